@@ -1,0 +1,5 @@
+import sys
+
+from qpolicy.cli import main
+
+sys.exit(main())
