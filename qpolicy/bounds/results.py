@@ -1,0 +1,67 @@
+"""Result type and solver plumbing shared by every bound.
+
+Bounds return a frozen :class:`Bound` rather than a bare float, so that a claim can be checked
+and explained: which method, solver and status produced the number, and the object that
+certifies it (an optimal strategy, a moment matrix, a state and POVMs).
+"""
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import cvxpy as cp
+import numpy as np
+
+#: Preferred conic solver: an interior-point method that reaches ~1e-8 (ships with cvxpy).
+DEFAULT_SOLVER = "CLARABEL"
+
+#: Statuses accepted as a solved problem.
+_OK = (cp.OPTIMAL,)
+
+
+class SolverError(RuntimeError):
+    """A convex solver did not reach an optimal status; ``.status`` holds what it reported."""
+
+    def __init__(self, message, status):
+        super().__init__(f"{message} (solver status: {status})")
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A value together with how it was obtained.
+
+    ``kind``: "classical", "nonsignaling", "npa", "seesaw", ...; ``solver``/``status``: the
+    solver used and the status it reported (None for exact enumeration); ``level``: NPA level;
+    ``strategy``: an object achieving (lower bounds) or certifying the value; ``moment_matrix``:
+    NPA's; ``seconds``: wall time including the build of the problem.
+    """
+    value: float
+    kind: str
+    solver: Optional[str] = None
+    status: Optional[str] = None
+    level: Optional[str] = None
+    strategy: Any = None
+    moment_matrix: Optional[np.ndarray] = None
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict)
+
+    def __float__(self):
+        return float(self.value)
+
+
+def solve(problem, solver=None, what="problem", **solver_options):
+    """Solve a cvxpy ``problem``; raise :class:`SolverError` unless the status is optimal.
+
+    Returns ``(value, solver_name, status, seconds)``.  ``solver`` defaults to
+    :data:`DEFAULT_SOLVER`; any solver name cvxpy knows can be passed.
+    """
+    solver = DEFAULT_SOLVER if solver is None else solver
+    start = time.perf_counter()
+    try:
+        problem.solve(solver=solver, **solver_options)
+    except cp.error.SolverError as exc:
+        raise SolverError(f"{solver} failed on the {what}: {exc}", "solver_error") from exc
+    seconds = time.perf_counter() - start
+    if problem.status not in _OK:
+        raise SolverError(f"{solver} did not solve the {what}", problem.status)
+    return float(problem.value), solver, problem.status, seconds
