@@ -1,0 +1,9 @@
+"""Learning: optimizers, checkpoints and policy-gradient methods.
+
+* :class:`Adam` — Kingma & Ba (2015), Alg. 1, on dicts of arrays (state is checkpointable).
+* :func:`save_checkpoint` / :func:`load_checkpoint` — atomic ``.npz`` checkpoints.
+* :mod:`qpolicy.learn.reinforce` — REINFORCE with entropy regularization for nonlocal games
+  (paper §4.2.1, App. D, eq. 17–20), vectorized over seeds.
+"""
+from qpolicy.learn.adam import Adam  # noqa: F401
+from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint  # noqa: F401
