@@ -1,0 +1,13 @@
+"""Certified bounds on what classical, quantum and non-signaling players can achieve.
+
+* :func:`classical_value` — shared randomness (exact enumeration, or an LP over the local polytope);
+* :func:`nonsignaling_value` — LP over the non-signaling polytope;
+* membership of a table ``p[a..., o...]``: :func:`is_nonsignaling`, :func:`in_local_polytope`,
+  :func:`bell_certificate` (a Bell inequality violated by ``p``), :func:`classify`.
+
+Every bound returns a :class:`Bound` (value, method, solver, status, certificate); a solver that
+does not reach an optimal status raises :class:`SolverError`.
+"""
+from qpolicy.bounds.results import DEFAULT_SOLVER, Bound, SolverError  # noqa: F401
+from qpolicy.bounds.classical import classical_value, deterministic_table  # noqa: F401
+from qpolicy.bounds.nonsignaling import nonsignaling_value  # noqa: F401

@@ -1,0 +1,249 @@
+"""The classical (shared-randomness) value of a nonlocal game, and the local polytope as an LP.
+
+With shared randomness the players can do no better than the best *deterministic* strategy
+(paper Prop. 1: the shared-randomness set is the convex hull of deterministic ones, eq. (4)), so
+
+    ω_c(G) = max_{f_1..f_n} sum_o mu(o) V(f_1(o_1), ..., f_n(o_n) | o).
+
+Two independent methods compute it:
+
+* ``method="enumeration"`` (exact, no solver): enumerate the deterministic strategies of all
+  players but one — the *responder*, chosen as the player with the most deterministic strategies
+  — and let the responder best-respond question by question:
+  ``ω_c = max_f sum_{o_r} max_{a_r} M_f[a_r, o_r]`` with
+  ``M_f[a_r, o_r] = sum_{o_-r} W[f(o_-r), a_r, o_-r, o_r]`` and ``W = mu V``.
+* ``method="lp"``: a linear program over the local polytope in the *compact* (responder)
+  formulation used by the membership tests: the non-responders' joint deterministic strategy f is
+  drawn with probability ``q_f`` and the responder answers with an arbitrary conditional table,
+  ``p(a | o) = sum_f [a_-r = f(o_-r)] r_f(a_r | o_r)``, ``r_f ≥ 0``, ``sum_{a_r} r_f(a_r|o_r) =
+  q_f``.  Every deterministic strategy is of this form and every such p is local, so this is
+  exactly the local polytope, with ``S_-r * A_r * O_r`` variables instead of one per
+  deterministic strategy of *all* players (Cube: 157 464 variables instead of 43 046 721).
+
+Size limits: both methods refuse games with more than :data:`MAX_ENUMERATED` non-responder
+strategies (enumeration) or :data:`MAX_LP_VARIABLES` LP variables, with a ValueError saying so.
+
+Reference: N. Brunner, D. Cavalcanti, S. Pironio, V. Scarani, S. Wehner, "Bell nonlocality",
+Rev. Mod. Phys. 86, 419 (2014), Sec. II.
+"""
+import math
+import time
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+from qpolicy.bounds.results import Bound, solve
+from qpolicy.games import NonlocalGame
+
+__all__ = ["classical_value", "deterministic_table", "MAX_ENUMERATED", "MAX_LP_VARIABLES"]
+
+#: Most joint deterministic strategies of the non-responding players that are enumerated.
+MAX_ENUMERATED = 10**7
+#: Most variables of the compact local-polytope LP (``S_-r * A_r * O_r``).
+MAX_LP_VARIABLES = 2 * 10**6
+#: Entries of the gathered payoff block per chunk of the enumeration (bounds memory, ~32 MB).
+_CHUNK_ENTRIES = 2**22
+
+
+def classical_value(game, method="enumeration", solver=None, **solver_options):
+    """The shared-randomness value ω_c of ``game`` as a :class:`~qpolicy.bounds.results.Bound`.
+
+    ``method="enumeration"`` (default, exact, no solver): ``strategy`` is an optimal
+    deterministic strategy, a tuple of int arrays ``f_i[o_i] -> a_i`` (one per player).
+    ``method="lp"``: the compact local-polytope LP (see the module docstring), solved by
+    ``solver`` (default Clarabel, ``qpolicy.bounds.results.DEFAULT_SOLVER``); ``strategy`` is an
+    optimal local table ``p[a..., o...]``.  Raises ``SolverError`` if the LP is not solved.
+
+    Example
+    -------
+    >>> from qpolicy import games
+    >>> from qpolicy.bounds import classical_value
+    >>> round(classical_value(games.chsh()).value, 12)
+    0.75
+    """
+    if not isinstance(game, NonlocalGame):
+        raise TypeError(f"game must be a NonlocalGame, got {type(game).__name__}")
+    if method == "enumeration":
+        return _enumerate(game)
+    if method == "lp":
+        return _local_lp(game, solver, solver_options)
+    raise ValueError(f"method must be 'enumeration' or 'lp', got {method!r}")
+
+
+def deterministic_table(strategy, n_answers):
+    """The table ``p[a..., o...]`` of a deterministic strategy ``f_i[o_i] -> a_i`` (one per player)."""
+    if len(strategy) != len(n_answers):
+        raise ValueError(f"strategy must have one function per player ({len(n_answers)}), "
+                         f"got {len(strategy)}")
+    table = np.ones(())
+    for f, n_a in zip(strategy, n_answers):
+        f = np.asarray(f)
+        local = np.zeros((n_a, f.size))
+        local[f, np.arange(f.size)] = 1.0
+        table = np.multiply.outer(table, local)
+    n = len(n_answers)
+    # outer products give (a_1, o_1, a_2, o_2, ...): reorder to (a_1..a_n, o_1..o_n)
+    return table.transpose([2 * k for k in range(n)] + [2 * k + 1 for k in range(n)])
+
+
+# -- shared machinery ---------------------------------------------------------------------------
+
+class _ResponderForm:
+    """A game (or table shape) rearranged so the responder is the last player.
+
+    ``order`` is the player permutation (responder last); ``sizes`` the number of deterministic
+    strategies of each non-responder; ``n_joint`` their product.
+    """
+
+    def __init__(self, n_answers, n_questions):
+        n = len(n_answers)
+        log_counts = [q * math.log(a) for a, q in zip(n_answers, n_questions)]
+        responder = max(range(n), key=lambda k: (log_counts[k], k))
+        self.order = [k for k in range(n) if k != responder] + [responder]
+        self.n_answers = tuple(n_answers[k] for k in self.order)
+        self.n_questions = tuple(n_questions[k] for k in self.order)
+        log_joint = sum(log_counts[k] for k in self.order[:-1])
+        self.n_joint = math.inf if log_joint > math.log(MAX_ENUMERATED) + 1 else \
+            math.prod(a**q for a, q in zip(self.n_answers[:-1], self.n_questions[:-1]))
+        self.sizes = tuple(a**q for a, q in zip(self.n_answers[:-1], self.n_questions[:-1])) \
+            if self.n_joint != math.inf else None
+
+    def permute(self, table):
+        """Reorder a ``[a..., o...]`` array to the responder-last player order."""
+        n = len(self.order)
+        return np.transpose(table, self.order + [n + k for k in self.order])
+
+    def unpermute(self, table):
+        n = len(self.order)
+        inverse = list(np.argsort(self.order))
+        return np.transpose(table, inverse + [n + k for k in inverse])
+
+    def strategies(self, joint_index):
+        """Functions ``f_i[s, o_i]`` of each non-responder for the joint strategy indices ``s``."""
+        per_player = np.unravel_index(joint_index, self.sizes) if self.sizes else ()
+        functions = []
+        for s_i, n_a, n_q in zip(per_player, self.n_answers, self.n_questions):
+            powers = n_a ** np.arange(n_q, dtype=np.int64)
+            functions.append((s_i[:, None] // powers) % n_a)       # digit o of s_i in base n_a
+        return functions
+
+    def response_payoffs(self, weights, joint_index):
+        """``M[s, a_r, o_r] = sum_{o_-r} W[f_s(o_-r), a_r, o_-r, o_r]`` for a block of strategies.
+
+        ``weights`` is ``W = mu V`` in the responder-last order.
+        """
+        m = len(self.order) - 1
+        if m == 0:
+            return weights[None]
+        # W[f_1[s, o_1], ..., f_m[s, o_m], :, o_1, ..., o_m, :]: the advanced indices broadcast
+        # to (s, o_1..o_m) and (being split by a slice) come first: (s, o_1..o_m, a_r, o_r)
+        answers = [f.reshape((len(joint_index),) + _axis_shape(k, n_q, m))
+                   for k, (f, n_q) in enumerate(zip(self.strategies(joint_index),
+                                                    self.n_questions))]
+        questions = [np.arange(n_q).reshape((1,) + _axis_shape(k, n_q, m))
+                     for k, n_q in enumerate(self.n_questions[:-1])]
+        gathered = weights[tuple(answers) + (slice(None),) + tuple(questions) + (slice(None),)]
+        return gathered.sum(axis=tuple(range(1, m + 1)))
+
+
+def _axis_shape(k, size, m):
+    """Shape ``(1, .., size, .., 1)`` of length m with ``size`` at position k (for broadcasting)."""
+    return tuple(size if j == k else 1 for j in range(m))
+
+
+def _check_size(form, limit, what):
+    if form.n_joint == math.inf or form.n_joint > limit:
+        raise ValueError(f"game too large for {what}: the non-responding players have more than "
+                         f"{limit:.3g} joint deterministic strategies")
+
+
+# -- method 1: enumeration with best response ---------------------------------------------------
+
+def _enumerate(game):
+    start = time.perf_counter()
+    form = _ResponderForm(game.n_answers, game.n_questions)
+    _check_size(form, MAX_ENUMERATED, "enumeration")
+    weights = form.permute(game.weights)
+    per_strategy = form.n_answers[-1] * form.n_questions[-1] * math.prod(form.n_questions[:-1])
+    chunk = max(1, _CHUNK_ENTRIES // per_strategy)
+    best_value, best_index = -math.inf, 0
+    for begin in range(0, form.n_joint, chunk):
+        block = np.arange(begin, min(begin + chunk, form.n_joint), dtype=np.int64)
+        values = form.response_payoffs(weights, block).max(axis=1).sum(axis=1)
+        k = int(np.argmax(values))
+        if values[k] > best_value:
+            best_value, best_index = float(values[k]), int(block[k])
+    block = np.array([best_index], dtype=np.int64)
+    response = form.response_payoffs(weights, block)[0].argmax(axis=0)
+    functions = [f[0] for f in form.strategies(block)] + [response]
+    strategy = [None] * game.n_players
+    for k, f in zip(form.order, functions):
+        strategy[k] = f.astype(np.int64)
+    return Bound(value=best_value, kind="classical", solver=None, status="exact",
+                 strategy=tuple(strategy), seconds=time.perf_counter() - start,
+                 details={"method": "enumeration", "responder": form.order[-1],
+                          "enumerated_strategies": form.n_joint})
+
+
+# -- method 2: LP over the local polytope -------------------------------------------------------
+
+def local_polytope_map(n_answers, n_questions):
+    """The compact local-polytope parameterization ``p = A r`` (see the module docstring).
+
+    Returns ``(A, form)``: ``A`` a sparse 0/1 matrix mapping the LP variables
+    ``r[s, a_r, o_r]`` (flattened) to the table ``p`` in the responder-last order (flattened),
+    and the :class:`_ResponderForm`.  Local tables are exactly ``A r`` with ``r ≥ 0`` and
+    ``sum_{a_r} r[s, a_r, o_r] = q_s`` independent of ``o_r``, ``sum_s q_s = 1``.
+    """
+    form = _ResponderForm(n_answers, n_questions)
+    _check_size(form, MAX_LP_VARIABLES, "the local-polytope LP")
+    n_a, n_q = form.n_answers[-1], form.n_questions[-1]
+    n_vars = form.n_joint * n_a * n_q
+    if n_vars > MAX_LP_VARIABLES:
+        raise ValueError(f"game too large for the local-polytope LP: {n_vars} variables > "
+                         f"{MAX_LP_VARIABLES}")
+    table_shape = form.n_answers + form.n_questions
+    m = len(form.order) - 1
+    joint = np.arange(form.n_joint, dtype=np.int64)
+    # every (s, a_r, o_1..o_m, o_r): variable r[s, a_r, o_r] contributes to the table entry
+    # p[f_1(o_1), .., f_m(o_m), a_r, o_1, .., o_m, o_r]
+    def axis(values, position):
+        return values.reshape(tuple(len(values) if j == position else 1 for j in range(m + 3)))
+    s_idx, a_idx, o_r_idx = axis(joint, 0), axis(np.arange(n_a), 1), axis(np.arange(n_q), m + 2)
+    o_idx = [axis(np.arange(size), 2 + k) for k, size in enumerate(form.n_questions[:-1])]
+    answers = [f.reshape((form.n_joint, 1) + tuple(f.shape[1] if j == k else 1
+                                                   for j in range(m)) + (1,))
+               for k, f in enumerate(form.strategies(joint))]
+    rows = np.ravel_multi_index(np.broadcast_arrays(*answers, a_idx, *o_idx, o_r_idx),
+                                table_shape).ravel()
+    cols = np.ravel_multi_index(np.broadcast_arrays(s_idx, a_idx, o_r_idx, *o_idx)[:3],
+                                (form.n_joint, n_a, n_q)).ravel()
+    A = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(math.prod(table_shape), n_vars))
+    return A, form
+
+
+def local_polytope_constraints(r, form):
+    """cvxpy constraints making ``r`` (flattened ``[s, a_r, o_r]``) a point of the local polytope."""
+    n_a, n_q = form.n_answers[-1], form.n_questions[-1]
+    R = cp.reshape(r, (form.n_joint * n_a, n_q), order="C")
+    # sum_{a_r} r[s, a_r, o_r] as a (S, O_r) matrix: a sparse summation operator on the rows
+    sum_answers = sp.kron(sp.eye(form.n_joint), np.ones((1, n_a)), format="csr")
+    marginal = sum_answers @ R
+    q = marginal[:, 0]
+    return [r >= 0, cp.sum(q) == 1] + \
+        ([marginal[:, 1:] == cp.reshape(q, (form.n_joint, 1), order="C") @ np.ones((1, n_q - 1))]
+         if n_q > 1 else [])
+
+
+def _local_lp(game, solver, solver_options):
+    start = time.perf_counter()
+    A, form = local_polytope_map(game.n_answers, game.n_questions)
+    weights = form.permute(game.weights).ravel()
+    r = cp.Variable(A.shape[1])
+    problem = cp.Problem(cp.Maximize((A.T @ weights) @ r), local_polytope_constraints(r, form))
+    value, solver, status, _ = solve(problem, solver, what="local-polytope LP", **solver_options)
+    table = form.unpermute((A @ r.value).reshape(form.n_answers + form.n_questions))
+    return Bound(value=value, kind="classical", solver=solver, status=status, strategy=table,
+                 seconds=time.perf_counter() - start,
+                 details={"method": "lp", "responder": form.order[-1], "n_variables": A.shape[1]})
