@@ -31,6 +31,8 @@ Example
 import numpy as onp
 from autograd.extend import primitive, defvjp
 
+from qpolicy.validation import ATOL, as_square_matrices
+
 __all__ = [
     "hermitian_part",
     "eigh",
@@ -101,7 +103,7 @@ def _dd_log(a, b):
 #: name -> (f, divided difference); the domain of sqrt, inv_sqrt and log is positive definite H.
 DIVIDED_DIFFERENCES = {
     "exp": (onp.exp, _dd_exp),
-    "sqrt": (onp.sqrt, _dd_sqrt),
+    "sqrt": (lambda x: onp.sqrt(onp.maximum(x, 0.0)), _dd_sqrt),   # rounding can give −1e-17
     "inv_sqrt": (lambda x: 1.0 / onp.sqrt(x), _dd_inv_sqrt),
     "log": (onp.log, _dd_log),
 }
@@ -125,12 +127,26 @@ def daleckii_krein_vjp(U, w, divided_difference, g, real_input):
     return onp.real(out) if real_input else out
 
 
+def _check_domain(name, w):
+    """sqrt needs H ⪰ 0 (eigenvalues down to −ATOL·scale are rounding and are clipped to 0);
+    inv_sqrt and log need H ≻ 0."""
+    if name == "exp":
+        return
+    floor = -ATOL * max(1.0, float(onp.abs(w).max(initial=0.0))) if name == "sqrt" else 0.0
+    lowest = float(w[..., 0].min())
+    if lowest < floor or (name != "sqrt" and lowest <= 0):
+        kind = "positive semidefinite" if name == "sqrt" else "positive definite"
+        raise ValueError(f"H must be {kind} for the matrix {name}; smallest eigenvalue {lowest:.3g}")
+
+
 def _spectral_primitive(name):
     f, divided_difference = DIVIDED_DIFFERENCES[name]
 
     @primitive
     def matrix_function(H):
+        H = as_square_matrices(H, "H")
         w, U = eigh(H)
+        _check_domain(name, w)
         out = spectral_apply(U, f(w))
         return onp.real(out) if onp.isrealobj(H) else out
 
