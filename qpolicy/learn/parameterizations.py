@@ -1,0 +1,213 @@
+"""Policy parameterizations for nonlocal games, batched over independent runs ("seeds").
+
+Each class maps a dict of real parameter arrays — every array has a leading seed axis ``S`` — to
+the policy tables ``p[s, a_1..a_n, o_1..o_n] = π_s(a | o)`` of ``S`` independent strategies, with
+autograd, so one learner trains all classes on equal terms (paper §3, eq. 4–6):
+
+* :class:`Entangled` — quantum strategies (eq. 6): per player ``k`` and question ``o_k`` real
+  logits ``X, Y`` give complex ``Z = X + iY`` and the POVM ``M_k[o_k] = QuantumSoftmax(Z)``
+  (Alg. 1) of local dimension ``d``; the shared state is learned, ``ρ = BᴴB / tr(BᴴB)`` (App.
+  D.5), or fixed (maximally entangled / GHZ).  ``p(a|o) = tr(ρ ⊗_k M_k[o_k, a_k])`` (Born rule).
+* :class:`SharedRandomness` — ``p(a|o) = Σ_λ q(λ) Π_k P_k(a_k | o_k, λ)`` with a learned
+  distribution ``q`` over ``k`` shared values and local tables, all via softmax (eq. 4).
+* :class:`Factorized` — ``p(a|o) = Π_k P_k(a_k | o_k)``: no shared resource (one shared value).
+
+Example
+-------
+>>> import numpy as np
+>>> from qpolicy import games
+>>> policy = Entangled(games.chsh(), dim=2)
+>>> params = policy.init(np.random.default_rng(0), seeds=3)
+>>> policy.tables(params).shape                  # (seeds, a, b, x, y)
+(3, 2, 2, 2, 2)
+"""
+import string
+
+import autograd.numpy as anp
+import numpy as np
+from autograd.scipy.special import logsumexp
+
+from qpolicy.games import NonlocalGame
+from qpolicy.quantum import ghz_state, maximally_entangled, quantum_softmax
+from qpolicy.validation import as_generator, check_int, check_positive
+
+STATES = ("learned", "fixed")
+
+
+class _Policy:
+    """Shared plumbing: the game's alphabet sizes and the einsum that joins local factors."""
+
+    def __init__(self, game):
+        if not isinstance(game, NonlocalGame):
+            raise TypeError(f"game must be a NonlocalGame, got {type(game).__name__}")
+        self.game = game
+        self.n_players = game.n_players
+        self.n_questions = tuple(game.n_questions)
+        self.n_answers = tuple(game.n_answers)
+
+    def tables(self, params):
+        """Policy tables ``(S, a_1..a_n, o_1..o_n)`` of the ``S`` strategies in ``params``."""
+        raise NotImplementedError
+
+    def init(self, rng, seeds):
+        """Random parameters for ``seeds`` independent strategies (leading axis ``seeds``)."""
+        raise NotImplementedError
+
+    def _normal(self, rng, shape, scale):
+        return scale * as_generator(rng).standard_normal(shape)
+
+
+class Entangled(_Policy):
+    """Quantum strategies with local dimension ``dim`` (default: the largest answer count).
+
+    ``state="learned"`` learns ``B`` (complex ``D×D``, ``D = dim^n``) with ``ρ = BᴴB/tr``;
+    ``state="fixed"`` uses the maximally entangled state (two players) or the GHZ state (qubits).
+    Initial logits and ``B`` entries are standard normal times ``init_scale``.
+    """
+
+    def __init__(self, game, dim=None, state="learned", init_scale=1.0):
+        super().__init__(game)
+        self.dim = max(self.n_answers) if dim is None else check_int(dim, "dim", minimum=1)
+        if state not in STATES:
+            raise ValueError(f"state must be one of {STATES}, got {state!r}")
+        self.state = state
+        self.init_scale = check_positive(init_scale, "init_scale")
+        self.total_dim = self.dim ** self.n_players
+        self.fixed_rho = _fixed_state(self.n_players, self.dim) if state == "fixed" else None
+        self._born_specs = _born_specs(self.n_players)
+
+    def __repr__(self):
+        return f"Entangled(game={self.game.name!r}, dim={self.dim}, state={self.state!r})"
+
+    def init(self, rng, seeds):
+        seeds = check_int(seeds, "seeds", minimum=1)
+        rng = as_generator(rng)
+        d, params = self.dim, {}
+        for k, (q, a) in enumerate(zip(self.n_questions, self.n_answers)):
+            params[f"povm{k}_re"] = self._normal(rng, (seeds, q, a, d, d), self.init_scale)
+            params[f"povm{k}_im"] = self._normal(rng, (seeds, q, a, d, d), self.init_scale)
+        if self.state == "learned":
+            D = self.total_dim
+            params["state_re"] = self._normal(rng, (seeds, D, D), self.init_scale)
+            params["state_im"] = self._normal(rng, (seeds, D, D), self.init_scale)
+        return params
+
+    def povms(self, params):
+        """One POVM family per player, shape ``(S, n_questions_k, n_answers_k, d, d)``."""
+        return [quantum_softmax(params[f"povm{k}_re"] + 1j * params[f"povm{k}_im"])
+                for k in range(self.n_players)]
+
+    def rho(self, params):
+        """The shared states, shape ``(S, D, D)``."""
+        if self.state == "fixed":
+            seeds = np.shape(params["povm0_re"])[0]
+            return np.broadcast_to(self.fixed_rho, (seeds,) + self.fixed_rho.shape)
+        B = params["state_re"] + 1j * params["state_im"]
+        # ρ = BᴴB / tr(BᴴB) as qpolicy.density_matrix, with tr(BᴴB) = Σ|B_ij|² written so that
+        # autograd can differentiate it batched (its trace VJP does not take axis1/axis2).
+        norm = anp.sum(anp.real(B) ** 2 + anp.imag(B) ** 2, axis=(-2, -1), keepdims=True)
+        return anp.matmul(anp.conj(anp.swapaxes(B, -1, -2)), B) / norm
+
+    def tables(self, params):
+        # The Born rule of qpolicy.born, p = tr(ρ ⊗_k M_k[o_k, a_k]), with a leading seed axis,
+        # contracted one player at a time (a single n+1-operand einsum is ~10x slower here).
+        rho = self.rho(params)
+        seeds = np.shape(rho)[0]
+        table = anp.reshape(rho, (seeds,) + (self.dim,) * (2 * self.n_players))
+        for spec, povm in zip(self._born_specs, self.povms(params)):
+            table = anp.einsum(spec, table, povm)
+        return anp.real(table)
+
+
+class SharedRandomness(_Policy):
+    """Mixtures of ``shared_values`` product strategies: ``Σ_λ q(λ) Π_k P_k(a_k|o_k, λ)``.
+
+    ``q = softmax(w)`` and ``P_k(·|o_k, λ) = softmax(L_k[λ, o_k])``; logits start standard normal
+    times ``init_scale``.  Every strategy of this class has value ≤ the classical value.
+    """
+
+    def __init__(self, game, shared_values=4, init_scale=1.0):
+        super().__init__(game)
+        self.shared_values = check_int(shared_values, "shared_values", minimum=1)
+        self.init_scale = check_positive(init_scale, "init_scale")
+        self._mix_spec = _mixture_spec(self.n_players)
+
+    def __repr__(self):
+        return f"SharedRandomness(game={self.game.name!r}, shared_values={self.shared_values})"
+
+    def init(self, rng, seeds):
+        seeds = check_int(seeds, "seeds", minimum=1)
+        rng = as_generator(rng)
+        lam = self.shared_values
+        params = {f"local{k}": self._normal(rng, (seeds, lam, q, a), self.init_scale)
+                  for k, (q, a) in enumerate(zip(self.n_questions, self.n_answers))}
+        params["shared"] = self._normal(rng, (seeds, lam), self.init_scale)
+        return params
+
+    def tables(self, params):
+        q = _softmax(params["shared"])
+        local = [_softmax(params[f"local{k}"]) for k in range(self.n_players)]
+        return anp.einsum(self._mix_spec, q, *local, optimize=self.n_players > 2)
+
+
+class Factorized(SharedRandomness):
+    """Independent local strategies ``Π_k P_k(a_k | o_k)``: shared randomness with one value."""
+
+    def __init__(self, game, init_scale=1.0):
+        super().__init__(game, shared_values=1, init_scale=init_scale)
+
+    def __repr__(self):
+        return f"Factorized(game={self.game.name!r})"
+
+
+POLICIES = {"entangled": Entangled, "shared": SharedRandomness, "factorized": Factorized}
+
+
+def make_policy(game, policy="entangled", **options):
+    """The parameterization named ``policy`` (``entangled``, ``shared``, ``factorized``)."""
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {sorted(POLICIES)}, got {policy!r}")
+    return POLICIES[policy](game, **options)
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+def _softmax(logits):
+    return anp.exp(logits - logsumexp(logits, axis=-1, keepdims=True))
+
+
+def _fixed_state(n_players, dim):
+    if n_players == 2:
+        return maximally_entangled(dim)
+    if dim == 2:
+        return ghz_state(n_players)
+    raise ValueError(f"state='fixed' is defined for two players or qubits; got {n_players} "
+                     f"players with dim={dim} (use state='learned')")
+
+
+def _letters(n, skip="s"):
+    pool = iter(c for c in string.ascii_letters if c not in skip)
+    return [[next(pool) for _ in range(n)] for _ in range(4)]
+
+
+def _born_specs(n):
+    """einsum steps contracting player k's POVM into the state: ``ρ[s, rows, cols]`` →
+    ``p[s, a_1..a_n, o_1..o_n]``; step k traces out ``row_k, col_k`` against ``M_k[s, o_k, a_k,
+    col_k, row_k]`` and appends the axes ``a_k, o_k`` (the last step orders them answers-first)."""
+    rows, cols, answers, questions = _letters(n)
+    specs, current = [], rows + cols
+    for k in range(n):
+        after = [c for c in current if c not in (rows[k], cols[k])] + [answers[k], questions[k]]
+        if k == n - 1:
+            after = answers + questions
+        povm = "s" + questions[k] + answers[k] + cols[k] + rows[k]
+        specs.append(f"s{''.join(current)},{povm}->s{''.join(after)}")
+        current = after
+    return specs
+
+
+def _mixture_spec(n):
+    """einsum ``q[s, λ], P_k[s, λ, o_k, a_k] -> p[s, a..., o...]``."""
+    _, _, answers, questions = _letters(n, skip="sl")
+    local = ",".join("sl" + questions[k] + answers[k] for k in range(n))
+    return f"sl,{local}->s{''.join(answers)}{''.join(questions)}"
