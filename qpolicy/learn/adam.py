@@ -50,12 +50,14 @@ class Adam:
                 "v": {k: np.zeros_like(p) for k, p in params.items()},
                 "t": np.array(0, dtype=np.int64)}
 
-    def step(self, params, grads, state, maximize=False):
+    def step(self, params, grads, state, maximize=False, lr=None):
         """One Adam step; returns ``(new_params, new_state)`` and leaves the inputs untouched.
 
         ``grads`` must have exactly the keys and shapes of ``params``; ``state`` comes from
         :meth:`init` or a previous step (or a checkpoint of one).  ``maximize=True`` ascends.
+        ``lr`` overrides the learning rate for this step only (for schedules).
         """
+        lr = self.lr if lr is None else check_positive(lr, "lr")
         params = _check_params(params, "params")
         grads = _check_params(grads, "grads")
         _check_same_layout(params, grads, "grads")
@@ -71,7 +73,7 @@ class Adam:
             new_v[k] = self.beta2 * state["v"][k] + (1.0 - self.beta2) * g * g
             m_hat = new_m[k] / (1.0 - self.beta1 ** t)
             v_hat = new_v[k] / (1.0 - self.beta2 ** t)
-            new_params[k] = params[k] + sign * self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            new_params[k] = params[k] + sign * lr * m_hat / (np.sqrt(v_hat) + self.eps)
         return new_params, {"m": new_m, "v": new_v, "t": np.array(t, dtype=np.int64)}
 
 
