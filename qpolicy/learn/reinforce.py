@@ -42,6 +42,9 @@ from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint
 from qpolicy.learn.parameterizations import POLICIES, make_policy
 from qpolicy.validation import check_int, check_positive
 
+#: With ``anneal_steps``, the learning rate decays to this fraction of ``lr``.
+FINAL_LR_FRACTION = 0.1
+
 #: Floor on probabilities inside logarithms (the entropy of a deterministic answer is 0).
 LOG_FLOOR = 1e-300
 
@@ -59,6 +62,8 @@ class Hyperparameters:
     state: str = "learned"         # entangled: "learned" ρ = BᴴB/tr(BᴴB) or "fixed" (max. entangled)
     shared_values: int = 4         # shared: number of shared random values λ
     init_scale: float = 1.0        # standard deviation of the initial logits
+    anneal_steps: int | None = None  # None: constant α and lr (paper); else cosine decay over
+    #                                  this many steps of α to 0 and of lr to lr·FINAL_LR_FRACTION
     seed: int = 0                  # master seed: initialization, referee and answer sampling
 
     def __post_init__(self):
@@ -75,7 +80,16 @@ class Hyperparameters:
             check_int(self.dim, "dim", minimum=1)
         check_int(self.shared_values, "shared_values", minimum=1)
         check_positive(self.init_scale, "init_scale")
+        if self.anneal_steps is not None:
+            check_int(self.anneal_steps, "anneal_steps", minimum=1)
         check_int(self.seed, "seed", minimum=0)
+
+    def schedule(self, step):
+        """``(α, lr)`` at ``step``: constant, or cosine-annealed over ``anneal_steps``."""
+        if self.anneal_steps is None:
+            return self.entropy, self.lr
+        c = 0.5 * (1.0 + np.cos(np.pi * min(step, self.anneal_steps) / self.anneal_steps))
+        return self.entropy * c, self.lr * (FINAL_LR_FRACTION + (1.0 - FINAL_LR_FRACTION) * c)
 
     def make_policy(self, game):
         """The parameterization these hyperparameters describe, for ``game``."""
@@ -194,11 +208,12 @@ def train(game, *, checkpoint=None, checkpoint_every=500, resume=False, progress
     started, step = time.perf_counter(), state["step"]
     reporter = _Progress(game.name, hp, enabled=progress)
     while step < hp.steps:
+        entropy, lr = hp.schedule(step)
         grads, tables = policy_gradient(policy, state["params"], referee, state["sampler_rng"],
-                                        hp.batch, hp.entropy)
+                                        hp.batch, entropy)
         _record(state, step, tables, win_probabilities(game, tables))
         state["params"], state["adam"] = optimizer.step(state["params"], grads, state["adam"],
-                                                        maximize=True)
+                                                        maximize=True, lr=lr)
         step = state["step"] = step + 1
         reporter.update(step, state)
         if checkpoint is not None and (step % checkpoint_every == 0 or step == hp.steps):
