@@ -1,0 +1,287 @@
+"""The two-router queueing Dec-POMDP of App. H (eq. 30–35), vectorized over environment copies.
+
+One environment step is one arrival epoch.  Sequence of a step (the same in every copy):
+
+1. the observation is the job sizes ``x = (x_1, x_2)`` of the pair about to be routed
+   (router i sees ``x_i``; optionally the inter-arrival time Δt that preceded the pair and the
+   queue states, App. H.1.5);
+2. the routers pick servers ``a = (a_1, a_2)``; with ``balanced=True`` one fair coin per step flips
+   **both** actions, ``a -> 1 - a`` (eq. 35), so the executed joint policy satisfies eq. (34);
+3. the cost is the mean wait of the step's two customers: customer i waits the remaining work
+   ``[q_{a_i}]_+`` of its server, and when both go to the same server they are served in random
+   order (a second fair coin) and the second also waits the first's size (App. H.1.6);
+4. Δt ~ Exp(λ) is drawn, the queues move by eq. (31) and the reward is eq. (33);
+5. the next pair ``x' ~ Exp(μ)²`` is drawn and observed.
+
+Units: ``cost`` per step = mean wait of the step's two customers, so the long-run mean cost per
+step equals the mean wait per customer (the quality-of-service constraint "mean wait ≤ W_ℓ"
+of App. H.1.6 is "mean cost ≤ W_ℓ").  ``reward`` per step is the baseline-task reward of both
+servers (eq. 33); the throughput per unit time is Σ reward / Σ Δt = λ × mean reward per step.
+
+Queue state ``q`` per server: ``q > 0`` remaining work, ``q < 0`` minus the uninterrupted idle
+time (baseline task), eq. (30).  Every copy starts empty, ``q = 0``.
+
+Random numbers are drawn in blocks of many steps (one call per block for each kind), so a step is
+a handful of whole-array operations and no Python loop over copies.
+
+Reference: App. H of the paper; the model is that of da Silva & Wehner (2026).
+"""
+import numpy as np
+
+from ..validation import as_generator, check_int, check_positive
+
+#: Observation features a router can be given, in their order inside the feature vector.
+OBSERVATIONS = ("job", "dt", "queues")
+_FEATURE_SIZE = {"job": 1, "dt": 1, "queues": 2}
+
+#: Random draws are made for about this many env-steps at a time (memory ~ 40 bytes per step).
+_BLOCK_ENV_STEPS = 1 << 18
+
+
+def square(t):
+    """The paper's baseline-task throughput function T(t) = t²."""
+    return t * t
+
+
+def check_rates(arrival_rate, service_rate):
+    """Validated ``(λ, μ)``: positive finite rates with λ < μ (each server stable, ρ = λ/μ < 1)."""
+    lam = check_positive(arrival_rate, "arrival_rate")
+    mu = check_positive(service_rate, "service_rate")
+    if lam >= mu:
+        raise ValueError(f"arrival_rate must be below service_rate for a stable queue "
+                         f"(load λ/μ < 1), got arrival_rate={lam:g}, service_rate={mu:g}")
+    return lam, mu
+
+
+def check_throughput_function(throughput):
+    """Raise unless ``throughput`` is a vectorized callable T with T(0) = 0, finite on t ≥ 0."""
+    if not callable(throughput):
+        raise TypeError(f"throughput must be a callable T(t), got {type(throughput).__name__}")
+    probe = np.array([0.0, 0.5, 2.0])
+    try:
+        values = np.asarray(throughput(probe), dtype=float)
+    except Exception as exc:
+        raise TypeError(f"throughput must accept a float array, failed with: {exc}") from None
+    if values.shape != probe.shape or not np.all(np.isfinite(values)):
+        raise ValueError("throughput must map a float array elementwise to finite values")
+    if values[0] != 0.0:
+        # eq. (32) pays T([-q']_+) on busy steps, which is only right when T(0) = 0.
+        raise ValueError(f"throughput must satisfy T(0) = 0, got T(0) = {values[0]:g}")
+    return throughput
+
+
+def check_actions(actions, n_envs):
+    """Actions as an integer array ``(n_envs, 2)`` with entries in {0, 1}; bool is accepted."""
+    a = np.asarray(actions)
+    if a.dtype == bool:
+        a = a.view(np.uint8)
+    elif a.dtype.kind not in "iu":
+        raise TypeError(f"actions must be an integer array of servers 0/1, got dtype {a.dtype}")
+    if a.shape != (n_envs, 2):
+        raise ValueError(f"actions must have shape (n_envs, 2) = ({n_envs}, 2), got {a.shape}")
+    high_bits = a >> 1                       # zero exactly for 0 and 1 (also for negatives)
+    if np.any(high_bits):
+        raise ValueError("actions must be 0 or 1 (the server index), got "
+                         f"{a[high_bits != 0][0]}")
+    return a
+
+
+class RoutingEnv:
+    """``n_envs`` independent copies of the two-router, two-server queueing problem (App. H).
+
+    Parameters: ``arrival_rate`` λ of the Poisson arrival epochs (one pair per epoch),
+    ``service_rate`` μ of the Exp(μ) job sizes (λ < μ), ``horizon`` steps per episode (None: a
+    continuing task that never truncates), ``throughput`` the baseline reward T(t) of an
+    uninterrupted idle interval of length t (vectorized, T(0) = 0; default t²), ``balanced``
+    the random relabeling of eq. (35), ``observe`` a tuple of features from
+    :data:`OBSERVATIONS` given to each router, in that order: ``"job"`` its own x_i,
+    ``"dt"`` the inter-arrival time before the current pair (0 after a reset), ``"queues"``
+    both queue states (q_1, q_2).
+
+    Example:
+        >>> env = RoutingEnv(n_envs=3, horizon=10)
+        >>> obs = env.reset(seed=0)
+        >>> obs.shape
+        (3, 2, 1)
+        >>> obs, reward, cost, terminated, truncated, info = env.step(np.zeros((3, 2), int))
+        >>> reward.shape, cost.shape, info["state"].shape
+        ((3,), (3,), (3, 5))
+    """
+
+    n_agents = 2
+    #: Central state for critics: (q_1, q_2, x_1, x_2, Δt before the current pair).
+    state_dim = 5
+
+    def __init__(self, n_envs=1, arrival_rate=0.8, service_rate=1.0, horizon=None,
+                 throughput=square, balanced=True, observe=("job",)):
+        self.n_envs = check_int(n_envs, "n_envs", minimum=1)
+        self.arrival_rate, self.service_rate = check_rates(arrival_rate, service_rate)
+        self.horizon = None if horizon is None else check_int(horizon, "horizon", minimum=1)
+        self.throughput = check_throughput_function(throughput)
+        if not isinstance(balanced, bool):
+            raise TypeError(f"balanced must be True or False, got {type(balanced).__name__}")
+        self.balanced = balanced
+        self.observe = self._check_observe(observe)
+        self.obs_dim = sum(_FEATURE_SIZE[f] for f in self.observe)
+        self._block = max(1, min(4096, _BLOCK_ENV_STEPS // self.n_envs))
+        self._rng = None
+
+    @staticmethod
+    def _check_observe(observe):
+        if isinstance(observe, str) or not isinstance(observe, (tuple, list)):
+            raise TypeError(f"observe must be a tuple of feature names from {OBSERVATIONS}, "
+                            f"got {observe!r}")
+        unknown = [f for f in observe if f not in OBSERVATIONS]
+        if unknown or not observe or len(set(observe)) != len(observe):
+            raise ValueError(f"observe must be a non-empty tuple of distinct names from "
+                             f"{OBSERVATIONS}, got {tuple(observe)!r}")
+        return tuple(observe)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self):
+        """Queue states ``q`` of shape ``(n_envs, 2)`` (q > 0 remaining work, q < 0 −idle time)."""
+        return self._q
+
+    def central_state(self):
+        """``(n_envs, 5)`` array (q_1, q_2, x_1, x_2, Δt before the current pair), for critics."""
+        return np.concatenate([self._q, self._x, self._dt_prev[:, None]], axis=1)
+
+    def observation(self):
+        """Per-router observation ``(n_envs, 2, obs_dim)`` of the current pair (see class doc)."""
+        parts = []
+        for feature in self.observe:
+            if feature == "job":
+                parts.append(self._x[:, :, None])
+            elif feature == "dt":
+                parts.append(np.broadcast_to(self._dt_prev[:, None, None], (self.n_envs, 2, 1)))
+            else:
+                parts.append(np.broadcast_to(self._q[:, None, :], (self.n_envs, 2, 2)))
+        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts, axis=2)
+
+    # ------------------------------------------------------------------ random draws
+    def _draw_block(self):
+        """Exogenous randomness for the next ``self._block`` steps of every copy."""
+        shape = (self._block, self.n_envs)
+        rng = self._rng
+        self._jobs = rng.standard_exponential(shape + (2,)) / self.service_rate
+        self._gaps = rng.standard_exponential(shape) / self.arrival_rate
+        coins = rng.integers(0, 4, size=shape, dtype=np.uint8)   # two fair bits per step
+        self._flips = coins & 1 if self.balanced else np.zeros(shape, np.uint8)
+        self._second_is_0 = (coins >> 1).astype(bool)   # router 0's customer served second
+        self._k = 0
+
+    def _next_jobs(self):
+        if self._k + 1 >= self._block:
+            self._draw_block()
+        else:
+            self._k += 1
+        self._x = self._jobs[self._k]
+
+    # ------------------------------------------------------------------ API
+    def reset(self, seed=None):
+        """Empty queues in every copy; returns the first observation ``(n_envs, 2, obs_dim)``.
+
+        ``seed`` (int or Generator) is required on the first reset; later resets without a
+        seed continue the same random stream.
+        """
+        if seed is not None:
+            self._rng = as_generator(seed, "seed")
+        elif self._rng is None:
+            raise ValueError("seed must be given on the first reset (no global random state)")
+        n = self.n_envs
+        self._q = np.zeros((n, 2))
+        self._T_idle = np.zeros((n, 2))        # T(idle time so far), paid already (eq. 32)
+        self._dt_prev = np.zeros(n)
+        self._t = np.zeros(n, dtype=np.int64)
+        self._draw_block()
+        self._x = self._jobs[0]
+        return self.observation()
+
+    def step(self, actions):
+        """Route the current pair; returns ``obs, reward, cost, terminated, truncated, info``.
+
+        ``info``: ``"state"`` the central state after the step, ``"servers"`` the executed
+        servers (after the relabeling coin), ``"dt"`` the elapsed Δt, ``"second_is_0"`` whether
+        router 0's customer was served second when co-routed, and, if any copy hit the
+        horizon, ``"final_obs"`` the true last observation of those copies (which are then
+        reset in place: q = 0, Δt-feature 0; the fresh pair is their first observation).
+        """
+        if self._rng is None:
+            raise RuntimeError("call reset(seed=...) before step()")
+        a = check_actions(actions, self.n_envs)
+        k = self._k
+        servers = a ^ self._flips[k][:, None]                  # eq. (35): flip both, prob. 1/2
+        x, q = self._x, self._q
+        on_1 = servers.astype(bool)
+        load = np.stack([np.where(on_1, 0.0, x).sum(axis=1),   # Δq_1, Δq_2 of eq. (31)
+                         np.where(on_1, x, 0.0).sum(axis=1)], axis=1)
+        work = np.maximum(q, 0.0)
+        # Wait of each customer: work at its server, + the other's size if served second.
+        co_routed = servers[:, 0] == servers[:, 1]
+        second = self._second_is_0[k]
+        wait = (np.take_along_axis(work, servers, axis=1).sum(axis=1)
+                + co_routed * np.where(second, x[:, 1], x[:, 0]))
+        cost = 0.5 * wait
+        dt = self._gaps[k]
+        got_work = load > 0.0
+        q_new = np.where(got_work, work, q) + load - dt[:, None]              # eq. (30)
+        T_new = self.throughput(np.maximum(-q_new, 0.0))
+        reward = (T_new - np.where(got_work, 0.0, self._T_idle)).sum(axis=1)  # eq. (32)-(33)
+        self._q, self._T_idle, self._dt_prev = q_new, T_new, dt
+        self._t += 1
+        self._next_jobs()
+        info = {"servers": servers, "dt": dt, "second_is_0": second}
+        truncated = np.zeros(self.n_envs, dtype=bool)
+        if self.horizon is not None:
+            truncated = self._t >= self.horizon
+            if truncated.any():
+                info["final_obs"] = self.observation()
+                self._q[truncated] = 0.0
+                self._T_idle[truncated] = 0.0
+                self._dt_prev = np.where(truncated, 0.0, self._dt_prev)
+                self._t[truncated] = 0
+        info["state"] = self.central_state()
+        terminated = np.zeros(self.n_envs, dtype=bool)
+        return self.observation(), reward, cost, terminated, truncated, info
+
+
+class ParallelRoutingEnv:
+    """PettingZoo-style parallel adapter: dicts keyed by agent name, one env copy per call.
+
+    Wraps a :class:`RoutingEnv` with ``n_envs`` copies; every value in the dicts keeps the
+    leading ``n_envs`` axis (``obs[agent]`` is ``(n_envs, obs_dim)``, ``actions[agent]`` is
+    ``(n_envs,)``).  The shared reward and cost are given to both agents.  PettingZoo itself is
+    not required.
+
+    Example:
+        >>> penv = ParallelRoutingEnv(RoutingEnv(n_envs=2))
+        >>> obs, infos = penv.reset(seed=1)
+        >>> sorted(obs), obs["router_0"].shape
+        (['router_0', 'router_1'], (2, 1))
+    """
+
+    possible_agents = ("router_0", "router_1")
+
+    def __init__(self, env):
+        if not isinstance(env, RoutingEnv):
+            raise TypeError(f"env must be a RoutingEnv, got {type(env).__name__}")
+        self.env = env
+        self.agents = list(self.possible_agents)
+
+    def _per_agent(self, obs):
+        return {agent: obs[:, i] for i, agent in enumerate(self.possible_agents)}
+
+    def reset(self, seed=None):
+        obs = self.env.reset(seed=seed)
+        return self._per_agent(obs), {agent: {} for agent in self.possible_agents}
+
+    def step(self, actions):
+        if not isinstance(actions, dict) or set(actions) != set(self.possible_agents):
+            raise ValueError(f"actions must be a dict with keys {self.possible_agents}")
+        joint = np.stack([np.asarray(actions[agent]) for agent in self.possible_agents], axis=1)
+        obs, reward, cost, terminated, truncated, info = self.env.step(joint)
+        info = dict(info, cost=cost)
+        both = lambda value: {agent: value for agent in self.possible_agents}
+        return (self._per_agent(obs), both(reward), both(terminated), both(truncated),
+                both(info))
