@@ -36,7 +36,8 @@ import scipy.sparse as sp
 from qpolicy.bounds.results import Bound, solve
 from qpolicy.games import NonlocalGame
 
-__all__ = ["classical_value", "deterministic_table", "MAX_ENUMERATED", "MAX_LP_VARIABLES"]
+__all__ = ["classical_value", "deterministic_table", "best_deterministic", "local_polytope_map",
+           "local_polytope_constraints", "MAX_ENUMERATED", "MAX_LP_VARIABLES"]
 
 #: Most joint deterministic strategies of the non-responding players that are enumerated.
 MAX_ENUMERATED = 10**7
@@ -162,9 +163,24 @@ def _check_size(form, limit, what):
 
 def _enumerate(game):
     start = time.perf_counter()
-    form = _ResponderForm(game.n_answers, game.n_questions)
+    value, strategy, form = best_deterministic(game.weights)
+    return Bound(value=value, kind="classical", solver=None, status="exact", strategy=strategy,
+                 seconds=time.perf_counter() - start,
+                 details={"method": "enumeration", "responder": form.order[-1],
+                          "enumerated_strategies": form.n_joint})
+
+
+def best_deterministic(weights):
+    """Maximize ``<weights, d>`` over deterministic tables ``d`` by enumeration + best response.
+
+    ``weights[a_1..a_n, o_1..o_n]`` is any real array (``mu V`` for a game, Bell coefficients
+    for a local bound).  Returns ``(value, strategy, form)`` with ``strategy`` a tuple of int
+    arrays ``f_i[o_i] -> a_i`` attaining the maximum.
+    """
+    n = weights.ndim // 2
+    form = _ResponderForm(weights.shape[:n], weights.shape[n:])
     _check_size(form, MAX_ENUMERATED, "enumeration")
-    weights = form.permute(game.weights)
+    weights = form.permute(weights)
     per_strategy = form.n_answers[-1] * form.n_questions[-1] * math.prod(form.n_questions[:-1])
     chunk = max(1, _CHUNK_ENTRIES // per_strategy)
     best_value, best_index = -math.inf, 0
@@ -177,13 +193,10 @@ def _enumerate(game):
     block = np.array([best_index], dtype=np.int64)
     response = form.response_payoffs(weights, block)[0].argmax(axis=0)
     functions = [f[0] for f in form.strategies(block)] + [response]
-    strategy = [None] * game.n_players
+    strategy = [None] * n
     for k, f in zip(form.order, functions):
         strategy[k] = f.astype(np.int64)
-    return Bound(value=best_value, kind="classical", solver=None, status="exact",
-                 strategy=tuple(strategy), seconds=time.perf_counter() - start,
-                 details={"method": "enumeration", "responder": form.order[-1],
-                          "enumerated_strategies": form.n_joint})
+    return best_value, tuple(strategy), form
 
 
 # -- method 2: LP over the local polytope -------------------------------------------------------

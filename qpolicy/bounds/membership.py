@@ -1,0 +1,215 @@
+"""Which class of the hierarchy F ⊂ SR ⊂ Q ⊂ NS ⊂ C (paper Prop. 2, Fig. 1) does a table belong to?
+
+A table ``p[a_1..a_n, o_1..o_n] = p(a | o)`` is tested for
+
+* non-signaling (eq. (5)): :func:`nonsignaling_violation`, :func:`is_nonsignaling`;
+* locality (shared randomness, eq. (4)): :func:`local_distance` — the L1 distance from ``p`` to
+  the local polytope, an LP in the compact responder form of :mod:`qpolicy.bounds.classical` —
+  and :func:`in_local_polytope` (distance ≤ :data:`LOCAL_ATOL`);
+* a Bell inequality separating a non-local ``p`` from the local polytope:
+  :func:`bell_certificate`.  It solves the *dual* of the distance LP,
+
+      max_B  <B, p> - max_{d deterministic} <B, d>   subject to  -1 ≤ B ≤ 1,
+
+  whose optimum equals the L1 distance (LP duality), so ``p`` is local iff no certificate exists.
+  The local bound of the returned inequality is recomputed exactly by enumeration, independently
+  of the LP;
+* :func:`classify`: the smallest class the tests above (and NPA, when available) certify.
+
+Reference: N. Brunner et al., "Bell nonlocality", Rev. Mod. Phys. 86, 419 (2014), Sec. II.B–C.
+"""
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Optional
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+from qpolicy.bounds.classical import (best_deterministic, local_polytope_constraints,
+                                      local_polytope_map)
+from qpolicy.bounds.nonsignaling import nonsignaling_operators
+from qpolicy.bounds.results import Bound, solve
+from qpolicy.games import check_table
+from qpolicy.validation import ATOL, as_array
+
+__all__ = ["BellInequality", "nonsignaling_violation", "is_nonsignaling", "local_distance",
+           "in_local_polytope", "bell_certificate", "is_factorized", "classify", "LOCAL_ATOL",
+           "NONSIGNALING_ATOL"]
+
+#: A table is called local when its L1 distance to the local polytope is at most this.  Clarabel
+#: solves the LPs to ~1e-8 per entry; the distance sums over all entries of the table.
+LOCAL_ATOL = 1e-6
+#: Largest marginal difference accepted as non-signaling by :func:`is_nonsignaling`.
+NONSIGNALING_ATOL = 1e-9
+
+
+@dataclass(frozen=True)
+class BellInequality:
+    """A Bell inequality ``<B, q> ≤ local_bound`` (for every local ``q``) violated by a table.
+
+    ``coefficients``: ``B[a..., o...]`` (entries in [-1, 1]); ``local_bound``: the exact maximum
+    of ``<B, d>`` over deterministic tables (by enumeration); ``value``: ``<B, p>`` for the table
+    it was computed for; ``violation = value - local_bound > 0``; ``optimal_strategy``: a
+    deterministic strategy attaining the local bound.
+    """
+    coefficients: np.ndarray
+    local_bound: float
+    value: float
+    violation: float
+    optimal_strategy: tuple
+    solver: Optional[str] = None
+    status: Optional[str] = None
+
+    def evaluate(self, table):
+        """``<B, table>`` for any table of the same shape."""
+        table = np.asarray(table, dtype=float)
+        if table.shape != self.coefficients.shape:
+            raise ValueError(f"table must have shape {self.coefficients.shape}, got {table.shape}")
+        return float(np.sum(self.coefficients * table))
+
+
+def _as_table(p, name="p"):
+    """Validate ``p`` as a conditional table, inferring the number of players from its axes."""
+    arr = as_array(p, name, complex_ok=False)
+    if arr.ndim == 0 or arr.ndim % 2:
+        raise ValueError(f"{name} must have an even number of axes (answers, then questions), "
+                         f"got shape {arr.shape}")
+    return check_table(arr, arr.ndim // 2, name=name)
+
+
+def nonsignaling_violation(p):
+    """Largest violation of the non-signaling constraints (eq. (5), every bipartition) by ``p``.
+
+    ``max_{k, o, j} |sum_{a_k} p(a | o_k = j, o_-k) - sum_{a_k} p(a | o_k = 0, o_-k)|``; single
+    parties suffice (summing out parties one at a time covers every bipartition).
+    """
+    p = _as_table(p)
+    n = p.ndim // 2
+    _, no_signaling = nonsignaling_operators(p.shape[:n], p.shape[n:])
+    return float(np.max(np.abs(no_signaling @ p.ravel()), initial=0.0))
+
+
+def is_nonsignaling(p, atol=NONSIGNALING_ATOL):
+    """True iff ``p`` is a conditional table whose non-signaling violation is at most ``atol``."""
+    return nonsignaling_violation(p) <= atol
+
+
+def local_distance(p, solver=None, **solver_options):
+    """L1 distance from ``p`` to the local (shared-randomness) polytope, by LP.
+
+    ``min_q sum_{a,o} |p(a|o) - q(a|o)|`` over local ``q`` in the compact responder form (see
+    :mod:`qpolicy.bounds.classical`; size limit ``MAX_LP_VARIABLES``), solved by ``solver``
+    (default Clarabel).  Returns a :class:`~qpolicy.bounds.results.Bound` with ``kind=
+    "local_distance"`` whose ``strategy`` is the nearest local table ``q``.
+    """
+    p = _as_table(p)
+    start = time.perf_counter()
+    n = p.ndim // 2
+    A, form = local_polytope_map(p.shape[:n], p.shape[n:])
+    r = cp.Variable(A.shape[1])
+    target = form.permute(p).ravel()
+    problem = cp.Problem(cp.Minimize(cp.norm1(A @ r - target)), local_polytope_constraints(r, form))
+    value, solver, status, _ = solve(problem, solver, what="local-distance LP", **solver_options)
+    nearest = form.unpermute((A @ r.value).reshape(form.n_answers + form.n_questions))
+    return Bound(value=max(value, 0.0), kind="local_distance", solver=solver, status=status,
+                 strategy=nearest, seconds=time.perf_counter() - start)
+
+
+def in_local_polytope(p, solver=None, atol=LOCAL_ATOL, **solver_options):
+    """True iff ``p`` is within L1 distance ``atol`` of the local polytope (an LP; see
+    :func:`local_distance`, solved by ``solver``, default Clarabel).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from qpolicy.bounds import in_local_polytope
+    >>> pr_box = np.zeros((2, 2, 2, 2))
+    >>> for a, b, x, y in np.ndindex(2, 2, 2, 2):
+    ...     pr_box[a, b, x, y] = 0.5 * ((a ^ b) == (x & y))
+    >>> in_local_polytope(pr_box)
+    False
+    """
+    return local_distance(p, solver, **solver_options).value <= atol
+
+
+def bell_certificate(p, solver=None, atol=LOCAL_ATOL, **solver_options):
+    """A Bell inequality violated by ``p``, or ``None`` when ``p`` is local (within ``atol``).
+
+    Solves ``max <B, p> - t`` over ``-1 ≤ B ≤ 1`` and ``t ≥ <B, d>`` for every deterministic
+    ``d`` (written compactly: ``t ≥ sum_{o_r} max_{a_r} M_f[a_r, o_r]`` for every joint strategy
+    ``f`` of the non-responders) by ``solver`` (default Clarabel).  This is the LP dual of
+    :func:`local_distance`, so the optimal violation equals the L1 distance.  The returned
+    :class:`BellInequality`'s local bound is recomputed exactly by enumeration.
+    """
+    p = _as_table(p)
+    n = p.ndim // 2
+    A, form = local_polytope_map(p.shape[:n], p.shape[n:])
+    n_a, n_q = form.n_answers[-1], form.n_questions[-1]
+    b = cp.Variable(p.size)                        # B in the responder-last order, flattened
+    u = cp.Variable(form.n_joint * n_q)            # u[f, o_r] ≥ max_{a_r} M_f[a_r, o_r]
+    t = cp.Variable()
+    spread = sp.kron(sp.identity(form.n_joint), sp.kron(np.ones((n_a, 1)), sp.identity(n_q)),
+                     format="csr")                 # u[f, o_r] -> (f, a_r, o_r)
+    reshape_u = sp.kron(sp.identity(form.n_joint), np.ones((1, n_q)), format="csr")
+    constraints = [b >= -1, b <= 1, A.T @ b <= spread @ u, reshape_u @ u <= t]
+    problem = cp.Problem(cp.Maximize(form.permute(p).ravel() @ b - t), constraints)
+    solve(problem, solver, what="Bell-certificate LP", **solver_options)
+    B = form.unpermute(b.value.reshape(form.n_answers + form.n_questions))
+    local_bound, strategy, _ = best_deterministic(B)
+    value = float(np.sum(B * p))
+    if value - local_bound <= atol:
+        return None
+    return BellInequality(coefficients=B, local_bound=local_bound, value=value,
+                          violation=value - local_bound, optimal_strategy=strategy,
+                          solver=problem.solver_stats.solver_name, status=problem.status)
+
+
+def is_factorized(p, atol=ATOL):
+    """True iff ``p(a|o) = prod_k p_k(a_k|o_k)`` for its own single-party marginals (within atol)."""
+    p = _as_table(p)
+    if not is_nonsignaling(p, atol):
+        return False
+    n = p.ndim // 2
+    product = np.ones(())
+    for k in range(n):
+        # p_k(a_k | o_k): sum out the other answers, read at the other questions = 0
+        marginal = p.sum(axis=tuple(j for j in range(n) if j != k))
+        marginal = marginal[(slice(None),) + tuple(slice(None) if j == k else 0 for j in range(n))]
+        product = np.multiply.outer(product, marginal)
+    order = [2 * k for k in range(n)] + [2 * k + 1 for k in range(n)]
+    return float(np.max(np.abs(product.transpose(order) - p))) <= atol
+
+
+def classify(p, level=1, solver=None, atol=ATOL):
+    """The smallest class of F ⊂ SR ⊂ Q ⊂ NS ⊂ C that the available tests certify for ``p``.
+
+    Returns one of
+
+    * ``"factorized"`` — a product of independent local policies (class F);
+    * ``"shared_randomness"`` — in the local polytope (SR), not factorized;
+    * ``f"npa{level}"`` (e.g. ``"npa1"``, ``"npa1+AB"``) — non-local and inside the NPA
+      relaxation at ``level``: *consistent with* a quantum strategy (Q), not a proof of one;
+    * ``"nonsignaling"`` — non-signaling, non-local, and excluded from the quantum set by NPA at
+      ``level`` (post-quantum, like the PR box).  If the NPA module is not installed this
+      reads "non-signaling and non-local" and a warning says that Q was not tested;
+    * ``"signaling"`` — a conditional table that violates eq. (5) (class C only).
+
+    ``atol`` is the tolerance of the non-signaling and factorization checks (locality uses
+    :data:`LOCAL_ATOL`); LPs and SDPs use ``solver`` (default Clarabel).
+    """
+    p = _as_table(p)
+    if not is_nonsignaling(p, atol=atol):
+        return "signaling"
+    if is_factorized(p, atol=atol):
+        return "factorized"
+    if in_local_polytope(p, solver=solver):
+        return "shared_randomness"
+    try:
+        from qpolicy.bounds.npa import in_npa
+    except ImportError:
+        warnings.warn("qpolicy.bounds.npa is not available: classify cannot test the quantum "
+                      "set and reports the non-local table as 'nonsignaling'", RuntimeWarning)
+        return "nonsignaling"
+    return f"npa{level}" if in_npa(p, level=level, solver=solver) else "nonsignaling"
