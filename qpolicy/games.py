@@ -36,6 +36,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval
 
+from qpolicy.policies import check_policy_table
 from qpolicy.validation import ATOL, as_array, as_generator, check_int
 
 __all__ = ["NonlocalGame", "Referee", "check_table", "chsh", "ghz", "rendezvous", "tetra",
@@ -43,32 +44,17 @@ __all__ = ["NonlocalGame", "Referee", "check_table", "chsh", "ghz", "rendezvous"
 
 
 def check_table(p, n_players, shape=None, name="p", atol=ATOL, allow_traced=False):
-    """Validate a conditional table ``p[a_1..a_n, o_1..o_n] = p(a | o)`` and return it.
+    """Validate a conditional table ``p[a_1..a_n, o_1..o_n]`` of ``n_players`` (and ``shape``).
 
-    ``p`` must be real, finite, have ``2 * n_players`` axes (and ``shape`` if given), be
-    non-negative and sum to one over the answer axes for every question tuple (within ``atol``).
-    Raises ``TypeError``/``ValueError`` naming ``name``.  With ``allow_traced`` an autograd
-    ArrayBox is accepted (validated on its value) and returned unchanged, so values stay
-    differentiable.
+    :func:`qpolicy.policies.check_policy_table` plus the shape; with ``allow_traced`` an autograd
+    ArrayBox is validated on its value and returned unchanged (so values stay differentiable).
     """
-    n_players = check_int(n_players, "n_players", minimum=1)
-    arr = as_array(p, name, complex_ok=False, allow_traced=allow_traced)
-    value = getval(arr)
-    if value.ndim != 2 * n_players:
-        raise ValueError(f"{name} must have 2 * n_players = {2 * n_players} axes "
-                         f"(answers, then questions), got shape {value.shape}")
-    if shape is not None and value.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {value.shape}")
-    if value.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {value.shape}")
-    if value.min() < -atol:
-        raise ValueError(f"{name} must be non-negative, has entry {value.min():.3g}")
-    sums = value.sum(axis=tuple(range(n_players)))
-    worst = np.max(np.abs(sums - 1.0))
-    if worst > atol:
-        raise ValueError(f"{name} must sum to 1 over the answers for every question tuple; "
-                         f"a sum is off by {worst:.3g}")
-    return arr
+    table = check_policy_table(getval(p) if allow_traced else p, name=name, atol=atol,
+                               n_players=check_int(n_players, "n_players", minimum=1))
+    if shape is not None and table.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)} (answers, then questions), got "
+                         f"{table.shape}")
+    return p if allow_traced and p is not getval(p) else table
 
 
 class NonlocalGame:

@@ -2,7 +2,8 @@
 
 A table ``p[a_1..a_n, o_1..o_n] = p(a | o)`` is tested for
 
-* non-signaling (eq. (5)): :func:`nonsignaling_violation`, :func:`is_nonsignaling`;
+* non-signaling (eq. (5)): :func:`nonsignaling_violation`, :func:`is_nonsignaling` (re-exported
+  from :mod:`qpolicy.policies`);
 * locality (shared randomness, eq. (4)): :func:`local_distance` — the L1 distance from ``p`` to
   the local polytope, an LP in the compact responder form of :mod:`qpolicy.bounds.classical` —
   and :func:`in_local_polytope` (distance ≤ :data:`LOCAL_ATOL`);
@@ -29,20 +30,16 @@ import scipy.sparse as sp
 
 from qpolicy.bounds.classical import (best_deterministic, local_polytope_constraints,
                                       local_polytope_map)
-from qpolicy.bounds.nonsignaling import nonsignaling_operators
 from qpolicy.bounds.results import Bound, solve
-from qpolicy.games import check_table
-from qpolicy.validation import ATOL, as_array
+from qpolicy.policies import check_policy_table, is_nonsignaling, nonsignaling_violation
+from qpolicy.validation import ATOL
 
 __all__ = ["BellInequality", "nonsignaling_violation", "is_nonsignaling", "local_distance",
-           "in_local_polytope", "bell_certificate", "is_factorized", "classify", "LOCAL_ATOL",
-           "NONSIGNALING_ATOL"]
+           "in_local_polytope", "bell_certificate", "is_factorized", "classify", "LOCAL_ATOL"]
 
 #: A table is called local when its L1 distance to the local polytope is at most this.  Clarabel
 #: solves the LPs to ~1e-8 per entry; the distance sums over all entries of the table.
 LOCAL_ATOL = 1e-6
-#: Largest marginal difference accepted as non-signaling by :func:`is_nonsignaling`.
-NONSIGNALING_ATOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -70,32 +67,6 @@ class BellInequality:
         return float(np.sum(self.coefficients * table))
 
 
-def _as_table(p, name="p"):
-    """Validate ``p`` as a conditional table, inferring the number of players from its axes."""
-    arr = as_array(p, name, complex_ok=False)
-    if arr.ndim == 0 or arr.ndim % 2:
-        raise ValueError(f"{name} must have an even number of axes (answers, then questions), "
-                         f"got shape {arr.shape}")
-    return check_table(arr, arr.ndim // 2, name=name)
-
-
-def nonsignaling_violation(p):
-    """Largest violation of the non-signaling constraints (eq. (5), every bipartition) by ``p``.
-
-    ``max_{k, o, j} |sum_{a_k} p(a | o_k = j, o_-k) - sum_{a_k} p(a | o_k = 0, o_-k)|``; single
-    parties suffice (summing out parties one at a time covers every bipartition).
-    """
-    p = _as_table(p)
-    n = p.ndim // 2
-    _, no_signaling = nonsignaling_operators(p.shape[:n], p.shape[n:])
-    return float(np.max(np.abs(no_signaling @ p.ravel()), initial=0.0))
-
-
-def is_nonsignaling(p, atol=NONSIGNALING_ATOL):
-    """True iff ``p`` is a conditional table whose non-signaling violation is at most ``atol``."""
-    return nonsignaling_violation(p) <= atol
-
-
 def local_distance(p, solver=None, **solver_options):
     """L1 distance from ``p`` to the local (shared-randomness) polytope, by LP.
 
@@ -104,7 +75,7 @@ def local_distance(p, solver=None, **solver_options):
     (default Clarabel).  Returns a :class:`~qpolicy.bounds.results.Bound` with ``kind=
     "local_distance"`` whose ``strategy`` is the nearest local table ``q``.
     """
-    p = _as_table(p)
+    p = check_policy_table(p)
     start = time.perf_counter()
     n = p.ndim // 2
     A, form = local_polytope_map(p.shape[:n], p.shape[n:])
@@ -143,7 +114,7 @@ def bell_certificate(p, solver=None, atol=LOCAL_ATOL, **solver_options):
     :func:`local_distance`, so the optimal violation equals the L1 distance.  The returned
     :class:`BellInequality`'s local bound is recomputed exactly by enumeration.
     """
-    p = _as_table(p)
+    p = check_policy_table(p)
     n = p.ndim // 2
     A, form = local_polytope_map(p.shape[:n], p.shape[n:])
     n_a, n_q = form.n_answers[-1], form.n_questions[-1]
@@ -168,7 +139,7 @@ def bell_certificate(p, solver=None, atol=LOCAL_ATOL, **solver_options):
 
 def is_factorized(p, atol=ATOL):
     """True iff ``p(a|o) = prod_k p_k(a_k|o_k)`` for its own single-party marginals (within atol)."""
-    p = _as_table(p)
+    p = check_policy_table(p)
     if not is_nonsignaling(p, atol):
         return False
     n = p.ndim // 2
@@ -199,7 +170,7 @@ def classify(p, level=1, solver=None, atol=ATOL):
     ``atol`` is the tolerance of the non-signaling and factorization checks (locality uses
     :data:`LOCAL_ATOL`); LPs and SDPs use ``solver`` (default Clarabel).
     """
-    p = _as_table(p)
+    p = check_policy_table(p)
     if not is_nonsignaling(p, atol=atol):
         return "signaling"
     if is_factorized(p, atol=atol):
