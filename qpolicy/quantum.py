@@ -35,7 +35,6 @@ Example
 >>> np.allclose(P, 0.5 * np.eye(2))
 True
 """
-import itertools
 import string
 
 import autograd.numpy as anp
@@ -46,7 +45,7 @@ from autograd.tracer import getval
 from qpolicy.linalg import (
     DIVIDED_DIFFERENCES, dagger, daleckii_krein, eigh, expmh, hermitian_part, spectral_apply,
 )
-from qpolicy.validation import ATOL, as_array, as_square_matrices, check_hermitian
+from qpolicy.validation import ATOL, as_square_matrices, check_hermitian, check_int
 
 __all__ = [
     "quantum_softmax", "conditioning_penalty", "density_matrix", "maximally_entangled",
@@ -172,20 +171,20 @@ def density_matrix(B):
     if np.any(np.sum(np.abs(getval(B)) ** 2, axis=(-2, -1)) == 0):
         raise ValueError("B must be nonzero (B^H B has zero trace)")
     rho = anp.matmul(anp.conj(anp.swapaxes(B, -1, -2)), B)
-    return rho / anp.real(anp.trace(rho, axis1=-2, axis2=-1))[..., None, None]
+    trace = anp.sum(anp.real(B * anp.conj(B)), axis=(-2, -1))         # tr(B^H B) = ‖B‖_F²
+    return rho / trace[..., None, None]
 
 
 def _pure(psi):
-    return np.outer(psi, psi.conj())
+    """|ψ⟩⟨ψ| / ⟨ψ|ψ⟩ for an unnormalized ψ (0/1 entries give exact 1/d entries)."""
+    return np.outer(psi, psi.conj()) / np.vdot(psi, psi).real
 
 
 def maximally_entangled(d):
     r""":math:`|\Phi^+\rangle\langle\Phi^+|` with :math:`|\Phi^+\rangle = \sum_i |ii\rangle/\sqrt d`
     on :math:`\mathbb C^d \otimes \mathbb C^d` (complex, shape ``(d², d²)``)."""
-    from qpolicy.validation import check_int
     d = check_int(d, "d", minimum=1)
-    psi = np.eye(d, dtype=complex).reshape(d * d) / np.sqrt(d)
-    return _pure(psi)
+    return _pure(np.eye(d, dtype=complex).reshape(d * d))
 
 
 def bell_state():
@@ -196,10 +195,9 @@ def bell_state():
 def ghz_state(n):
     r""":math:`|GHZ_n\rangle = (|0\dots0\rangle + |1\dots1\rangle)/\sqrt2` on n qubits, shape
     ``(2^n, 2^n)``."""
-    from qpolicy.validation import check_int
     n = check_int(n, "n", minimum=1)
     psi = np.zeros(2 ** n, dtype=complex)
-    psi[0] = psi[-1] = 1 / np.sqrt(2)
+    psi[0] = psi[-1] = 1.0
     return _pure(psi)
 
 
@@ -275,6 +273,8 @@ def partial_trace(rho, dims, trace_out):
     rho = as_square_matrices(rho, "rho", ndim=2)
     dims = _check_dims(dims, rho.shape[0])
     n = len(dims)
+    if isinstance(trace_out, bool):
+        raise TypeError("trace_out must be a subsystem index or a sequence of them, got a bool")
     traced = {trace_out} if isinstance(trace_out, (int, np.integer)) else set(trace_out)
     if not traced <= set(range(n)):
         raise ValueError(f"trace_out must index subsystems 0..{n - 1}, got {sorted(traced)}")
@@ -288,13 +288,15 @@ def partial_trace(rho, dims, trace_out):
     return reduced.reshape(size, size)
 
 
-def born(rho, povms):
+def born(rho, povms, atol=ATOL):
     r"""The Born-rule policy table :math:`p[a_1..a_n, o_1..o_n] = \operatorname{tr}(\rho
     \bigotimes_k M_k[o_k, a_k])` (eq. 3, 6).
 
     ``rho``: a state on :math:`\bigotimes_k \mathbb C^{d_k}`; ``povms``: one array per party of
     shape ``(n_questions_k, n_answers_k, d_k, d_k)`` — local dimensions, question and answer
-    counts may differ per party.  Differentiable with autograd in both arguments.
+    counts may differ per party.  Differentiable with autograd in both arguments.  ``rho`` must
+    be a density matrix and every ``povms[k][o]`` a POVM, within ``atol`` (so the table is a
+    conditional distribution); loosen ``atol`` for solver output that is valid only to ~1e-7.
 
     >>> import numpy as np, qpolicy as qp
     >>> M = np.stack([np.stack([np.diag([1., 0]), np.diag([0., 1])])])          # 1 question
@@ -310,6 +312,9 @@ def born(rho, povms):
     as_square_matrices(rho, "rho", ndim=2, allow_traced=True)
     D = np.shape(getval(rho))[0]
     _check_dims(dims, D, name="local dimensions of povms")
+    check_density_matrix(getval(rho), atol, name="rho")
+    for k, M in enumerate(povms):
+        check_povm(getval(M), atol, name=f"povms[{k}]")
     n = len(povms)
     letters = iter(string.ascii_letters)
     rows, cols, answers, questions = ([next(letters) for _ in range(n)] for _ in range(4))
