@@ -1,0 +1,277 @@
+"""Tests of the LP bounds and membership: exact values, two methods agreeing, certificates."""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import qpolicy as qp
+from qpolicy import games
+from qpolicy.bounds import (SolverError, bell_certificate, classical_value, classify,
+                            deterministic_table, in_local_polytope, is_factorized,
+                            is_nonsignaling, local_distance, nonsignaling_value,
+                            nonsignaling_violation)
+from qpolicy.bounds.nonsignaling import nonsignaling_operators
+from qpolicy.policies import check_policy_table
+
+#: Tolerance for values computed by an interior-point LP solver (Clarabel reaches ~1e-8).
+LP_TOL = 1e-6
+
+REFERENCE = [  # game, classical, non-signaling (notes/games.md)
+    (games.chsh, 3 / 4, 1.0),
+    (games.ghz, 3 / 4, 1.0),
+    (games.tetra, 5 / 8, 3 / 4),
+    (games.cube, 5 / 16, 3 / 8),
+]
+
+
+def all_deterministic_values(weights):
+    """<weights, d> for every joint deterministic strategy d (no best response; an oracle)."""
+    n = weights.ndim // 2
+    n_answers, n_questions = weights.shape[:n], weights.shape[n:]
+    functions = [np.array(list(itertools.product(range(a), repeat=q)))
+                 for a, q in zip(n_answers, n_questions)]               # (S_k, O_k) each
+    # index[k] has shape (S_1..S_n, O_1..O_n): player k's answer to o_k under strategy s_k
+    index = []
+    for k, f in enumerate(functions):
+        shape = [1] * (2 * n)
+        shape[k], shape[n + k] = f.shape
+        index.append(f.reshape(shape))
+    questions = [np.arange(q).reshape([1] * (n + k) + [q] + [1] * (n - k - 1))
+                 for k, q in enumerate(n_questions)]
+    return weights[tuple(index) + tuple(questions)].sum(axis=tuple(range(n, 2 * n)))
+
+
+# -- exact reference values ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, classical, nonsignaling", REFERENCE)
+def test_reference_values(make, classical, nonsignaling):
+    game = make()
+    exact = classical_value(game)
+    assert exact.value == pytest.approx(classical, abs=1e-12)
+    assert exact.kind == "classical" and exact.solver is None
+    assert game.value(deterministic_table(exact.strategy, game.n_answers)) == \
+        pytest.approx(classical, abs=1e-12)
+    lp = classical_value(game, method="lp")
+    assert lp.value == pytest.approx(classical, abs=LP_TOL)
+    assert (lp.solver, lp.status) == ("CLARABEL", "optimal")
+    assert game.value(check_policy_table(lp.strategy, atol=LP_TOL)) == \
+        pytest.approx(classical, abs=LP_TOL)
+    ns = nonsignaling_value(game)
+    assert ns.value == pytest.approx(nonsignaling, abs=LP_TOL)
+    assert is_nonsignaling(ns.strategy, atol=LP_TOL)
+    assert game.value(check_policy_table(ns.strategy, atol=LP_TOL)) == \
+        pytest.approx(nonsignaling, abs=LP_TOL)
+
+
+def test_other_solver_gives_the_same_values():
+    game = games.tetra()
+    assert classical_value(game, method="lp", solver="HIGHS").value == pytest.approx(5 / 8,
+                                                                                    abs=LP_TOL)
+    ns = nonsignaling_value(game, solver="HIGHS")
+    assert ns.value == pytest.approx(3 / 4, abs=LP_TOL) and ns.solver == "HIGHS"
+
+
+# -- random games: enumeration = brute force = LP ≤ non-signaling --------------------------------
+
+@st.composite
+def small_games(draw):
+    n = draw(st.integers(2, 3))
+    n_answers = tuple(draw(st.integers(2, 3)) for _ in range(n))
+    n_questions = tuple(draw(st.integers(2, 3 if n == 2 else 2)) for _ in range(n))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    if draw(st.booleans()):
+        predicate = rng.integers(0, 2, size=n_answers + n_questions).astype(float)
+    else:
+        predicate = rng.uniform(-1, 1, size=n_answers + n_questions)
+    mu = rng.random(n_questions) * (rng.random(n_questions) < 0.8)   # some questions never asked
+    mu.flat[0] += 0.1
+    return games.NonlocalGame(predicate, mu / mu.sum())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_games())
+def test_enumeration_equals_brute_force_and_lp(game):
+    exact = classical_value(game)
+    brute = all_deterministic_values(game.weights).max()
+    assert exact.value == pytest.approx(brute, abs=1e-12)
+    assert game.value(deterministic_table(exact.strategy, game.n_answers)) == \
+        pytest.approx(brute, abs=1e-12)
+    assert classical_value(game, method="lp").value == pytest.approx(brute, abs=LP_TOL)
+    assert nonsignaling_value(game).value >= brute - LP_TOL
+
+
+# -- non-signaling check: two implementations ---------------------------------------------------
+
+def ns_operator_violation(p):
+    n = p.ndim // 2
+    _, S = nonsignaling_operators(p.shape[:n], p.shape[n:])
+    return np.max(np.abs(S @ p.ravel()))
+
+
+def test_two_nonsignaling_checks_agree():
+    rng = np.random.default_rng(5)
+    for shape in [(2, 3, 3, 2), (2, 2, 3, 2, 3, 2)]:
+        n = len(shape) // 2
+        p = rng.random(shape); p /= p.sum(axis=tuple(range(n)), keepdims=True)
+        # single-party differences against o_k = 0 are a subset of what policies checks
+        assert 0 < ns_operator_violation(p) <= nonsignaling_violation(p) + 1e-15
+    rho = qp.density_matrix(rng.normal(size=(8, 8)) + 1j * rng.normal(size=(8, 8)))
+    povms = [qp.quantum_softmax(rng.normal(size=(2, 3, 2, 2)) + 0j) for _ in range(3)]
+    born = qp.born(rho, povms)
+    assert ns_operator_violation(born) < 1e-12 and nonsignaling_violation(born) < 1e-12
+
+
+# -- membership and certificates ----------------------------------------------------------------
+
+def pr_box():
+    p = np.zeros((2, 2, 2, 2))
+    for a, b, x, y in np.ndindex(2, 2, 2, 2):
+        p[a, b, x, y] = 0.5 * ((a ^ b) == (x & y))
+    return p
+
+
+def tsirelson_table():
+    """CHSH with the Bell state and the measurements of App. D.4.1 (eqs. 21–24).
+
+    Bob's printed off-diagonals sin 2θ are not projectors; the projector onto (cos θ, ±sin θ)
+    has off-diagonal ±sin θ cos θ, which is what is used here.
+    """
+    theta = np.pi / 8
+    c, s = np.cos(theta), np.sin(theta)
+    alice = np.array([[[[1, 0], [0, 0]], [[0, 0], [0, 1]]],
+                      [[[.5, .5], [.5, .5]], [[.5, -.5], [-.5, .5]]]], dtype=complex)
+    bob = np.array([[[[c * c, s * c], [s * c, s * s]], [[s * s, -s * c], [-s * c, c * c]]],
+                    [[[c * c, -s * c], [-s * c, s * s]], [[s * s, s * c], [s * c, c * c]]]],
+                   dtype=complex)
+    return qp.born(qp.bell_state(), [alice, bob])
+
+
+def ghz_quantum_table():
+    """GHZ state, answer = outcome of X (question 0) or Y (question 1): wins Vaidman's game."""
+    X = np.array([[0, 1], [1, 0]], dtype=complex)
+    Y = np.array([[0, -1j], [1j, 0]])
+    povm = np.array([[(np.eye(2) + sign * P) / 2 for sign in (1, -1)] for P in (X, Y)])
+    return qp.born(qp.ghz_state(3), [povm] * 3)
+
+
+def random_local_table(rng, shape, n_mixed):
+    n = len(shape) // 2
+    weights = rng.dirichlet(np.ones(n_mixed))
+    table = np.zeros(shape)
+    for w in weights:
+        strategy = [rng.integers(0, a, size=q) for a, q in zip(shape[:n], shape[n:])]
+        table += w * deterministic_table(strategy, shape[:n])
+    return table
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.sampled_from([(2, 2, 2, 2), (3, 2, 2, 3), (2, 2, 2, 2, 2, 2)]), st.integers(1, 6),
+       st.integers(0, 2**32 - 1))
+def test_mixtures_of_deterministic_strategies_are_local(shape, n_mixed, seed):
+    table = random_local_table(np.random.default_rng(seed), shape, n_mixed)
+    assert local_distance(table).value <= 1e-6
+    assert in_local_polytope(table)
+    assert bell_certificate(table) is None
+
+
+def test_tsirelson_table_violates_its_bell_certificate():
+    table = tsirelson_table()
+    assert games.chsh().value(table) == pytest.approx(np.cos(np.pi / 8) ** 2, abs=1e-12)
+    assert is_nonsignaling(table) and not in_local_polytope(table)
+    certificate = bell_certificate(table)
+    assert certificate is not None
+    assert certificate.value > certificate.local_bound + 0.1
+    assert certificate.evaluate(table) == pytest.approx(certificate.value, abs=1e-12)
+    # the local bound holds for every deterministic strategy (brute force) and is attained
+    brute = all_deterministic_values(certificate.coefficients)
+    assert brute.max() == pytest.approx(certificate.local_bound, abs=1e-12)
+    assert np.all(np.abs(certificate.coefficients) <= 1 + 1e-7)
+    # LP duality: the best violation with |B| <= 1 is the L1 distance to the local polytope
+    assert certificate.violation == pytest.approx(local_distance(table).value, abs=LP_TOL)
+
+
+def test_pr_box_is_nonsignaling_and_not_local():
+    p = pr_box()
+    assert is_nonsignaling(p)
+    # distance exactly 2: the CHSH functional gives >= 2, the mixture of a=b=0 and a=b=1 gives <= 2
+    assert local_distance(p).value == pytest.approx(2.0, abs=LP_TOL)
+    certificate = bell_certificate(p)
+    assert certificate.violation == pytest.approx(2.0, abs=LP_TOL)
+    assert all_deterministic_values(certificate.coefficients).max() <= \
+        certificate.local_bound + 1e-12
+
+
+def test_ghz_quantum_table_is_nonlocal():
+    table = ghz_quantum_table()
+    assert games.ghz().value(table) == pytest.approx(1.0, abs=1e-12)
+    certificate = bell_certificate(table)
+    assert certificate is not None and certificate.violation > 0.1
+    assert all_deterministic_values(certificate.coefficients).max() == \
+        pytest.approx(certificate.local_bound, abs=1e-12)
+
+
+def test_signaling_table_is_caught():
+    p = np.zeros((2, 2, 2, 2))
+    for a, x, y in np.ndindex(2, 2, 2):
+        p[a, x, x, y] = 0.5                    # Bob answers Alice's question
+    assert not is_nonsignaling(p)
+    assert classify(p) == "signaling"
+
+
+def test_classify_each_class():
+    rng = np.random.default_rng(8)
+    locals_ = [rng.dirichlet(np.ones(2), size=2).T for _ in range(2)]   # p_k[a, o]
+    product = np.einsum("ax,by->abxy", *locals_)
+    assert is_factorized(product) and classify(product) == "factorized"
+    shared = 0.5 * (deterministic_table([np.array([0, 0])] * 2, (2, 2))
+                    + deterministic_table([np.array([1, 1])] * 2, (2, 2)))
+    assert not is_factorized(shared) and classify(shared) == "shared_randomness"
+    try:
+        from qpolicy.bounds.npa import in_npa  # noqa: F401
+    except ImportError:
+        with pytest.warns(RuntimeWarning, match="npa"):
+            assert classify(tsirelson_table()) == "nonsignaling"
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert classify(tsirelson_table()) == "npa1"
+        assert classify(pr_box()) == "nonsignaling"
+
+
+# -- bad input and solver failures --------------------------------------------------------------
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="game"):
+        classical_value("chsh")
+    with pytest.raises(ValueError, match="method"):
+        classical_value(games.chsh(), method="brute")
+    with pytest.raises(TypeError, match="game"):
+        nonsignaling_value(np.ones((2, 2, 2, 2)))
+    for function in (in_local_polytope, bell_certificate, classify, local_distance):
+        with pytest.raises(ValueError, match="p"):
+            function(np.full((2, 2, 2), 0.5))                  # odd number of axes
+        with pytest.raises(ValueError, match="p"):
+            function(np.full((2, 2, 2, 2), 0.3))               # not normalized
+        with pytest.raises(TypeError, match="p"):
+            function([["a"]])
+
+
+@pytest.mark.filterwarnings("ignore:Solution may be inaccurate")
+def test_solver_failures_raise_with_status():
+    with pytest.raises(SolverError) as info:
+        nonsignaling_value(games.chsh(), max_iter=1)
+    assert info.value.status == "user_limit"
+    with pytest.raises(SolverError):
+        classical_value(games.chsh(), method="lp", solver="NO_SUCH_SOLVER")
+
+
+def test_size_limit_is_explicit():
+    game = games.NonlocalGame(np.zeros((3, 3, 30, 30)), np.full((30, 30), 1 / 900))
+    with pytest.raises(ValueError, match="too large"):
+        classical_value(game)
+    with pytest.raises(ValueError, match="too large"):
+        classical_value(game, method="lp")
