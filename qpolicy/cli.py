@@ -12,6 +12,8 @@ import qpolicy
 
 #: name -> (module implementing it, one-line help)
 SUBCOMMANDS = {
+    "train": ("qpolicy.learn.command", "learn nonlocal-game strategies from a referee (REINFORCE)"),
+    "reproduce": ("qpolicy.reproduce", "reproduce the paper's headline claims, with figures"),
 }
 
 
