@@ -28,7 +28,7 @@ import numpy as np
 from autograd.scipy.special import logsumexp
 
 from qpolicy.games import NonlocalGame
-from qpolicy.quantum import ghz_state, maximally_entangled, quantum_softmax
+from qpolicy.quantum import density_matrix, ghz_state, maximally_entangled, quantum_softmax
 from qpolicy.validation import as_generator, check_int, check_positive
 
 STATES = ("learned", "fixed")
@@ -74,7 +74,6 @@ class Entangled(_Policy):
         self.init_scale = check_positive(init_scale, "init_scale")
         self.total_dim = self.dim ** self.n_players
         self.fixed_rho = _fixed_state(self.n_players, self.dim) if state == "fixed" else None
-        self._born_specs = _born_specs(self.n_players)
 
     def __repr__(self):
         return f"Entangled(game={self.game.name!r}, dim={self.dim}, state={self.state!r})"
@@ -102,21 +101,27 @@ class Entangled(_Policy):
         if self.state == "fixed":
             seeds = np.shape(params["povm0_re"])[0]
             return np.broadcast_to(self.fixed_rho, (seeds,) + self.fixed_rho.shape)
-        B = params["state_re"] + 1j * params["state_im"]
-        # ρ = BᴴB / tr(BᴴB) as qpolicy.density_matrix, with tr(BᴴB) = Σ|B_ij|² written so that
-        # autograd can differentiate it batched (its trace VJP does not take axis1/axis2).
-        norm = anp.sum(anp.real(B) ** 2 + anp.imag(B) ** 2, axis=(-2, -1), keepdims=True)
-        return anp.matmul(anp.conj(anp.swapaxes(B, -1, -2)), B) / norm
+        return density_matrix(params["state_re"] + 1j * params["state_im"])
 
     def tables(self, params):
-        # The Born rule of qpolicy.born, p = tr(ρ ⊗_k M_k[o_k, a_k]), with a leading seed axis,
-        # contracted one player at a time (a single n+1-operand einsum is ~10x slower here).
+        # The Born rule of qpolicy.born, p[a, o] = tr(ρ ⊗_k M_k[o_k, a_k]), with a leading seed
+        # axis, contracted one player at a time as batched matrix products (an einsum over all
+        # parties at once is ~10x slower here).  ρ's axes are (rows r_1..r_n, cols c_1..c_n);
+        # player k sums ρ[.., r_k, .., c_k, ..] M_k[o_k, a_k, c_k, r_k] over (r_k, c_k).
         rho = self.rho(params)
-        seeds = np.shape(rho)[0]
-        table = anp.reshape(rho, (seeds,) + (self.dim,) * (2 * self.n_players))
-        for spec, povm in zip(self._born_specs, self.povms(params)):
-            table = anp.einsum(spec, table, povm)
-        return anp.real(table)
+        seeds, d, n = np.shape(rho)[0], self.dim, self.n_players
+        table = anp.reshape(rho, (seeds,) + (d,) * (2 * n))
+        for k, povm in enumerate(self.povms(params)):
+            left = n - k                                           # players still in the state
+            order = [0] + [i for i in range(1, anp.ndim(table)) if i not in (1, 1 + left)]
+            table = anp.transpose(table, order + [1, 1 + left])    # (.., r_k, c_k) last
+            rest = np.shape(table)[1:-2]
+            q, a = self.n_questions[k], self.n_answers[k]
+            povm = anp.reshape(anp.transpose(povm, (0, 4, 3, 1, 2)), (seeds, d * d, q * a))
+            table = anp.matmul(anp.reshape(table, (seeds, -1, d * d)), povm)
+            table = anp.reshape(table, (seeds,) + rest + (q, a))   # appends (o_k, a_k)
+        answers_first = [0] + [2 + 2 * k for k in range(n)] + [1 + 2 * k for k in range(n)]
+        return anp.real(anp.transpose(table, answers_first))
 
 
 class SharedRandomness(_Policy):
@@ -188,22 +193,6 @@ def _fixed_state(n_players, dim):
 def _letters(n, skip="s"):
     pool = iter(c for c in string.ascii_letters if c not in skip)
     return [[next(pool) for _ in range(n)] for _ in range(4)]
-
-
-def _born_specs(n):
-    """einsum steps contracting player k's POVM into the state: ``ρ[s, rows, cols]`` →
-    ``p[s, a_1..a_n, o_1..o_n]``; step k traces out ``row_k, col_k`` against ``M_k[s, o_k, a_k,
-    col_k, row_k]`` and appends the axes ``a_k, o_k`` (the last step orders them answers-first)."""
-    rows, cols, answers, questions = _letters(n)
-    specs, current = [], rows + cols
-    for k in range(n):
-        after = [c for c in current if c not in (rows[k], cols[k])] + [answers[k], questions[k]]
-        if k == n - 1:
-            after = answers + questions
-        povm = "s" + questions[k] + answers[k] + cols[k] + rows[k]
-        specs.append(f"s{''.join(current)},{povm}->s{''.join(after)}")
-        current = after
-    return specs
 
 
 def _mixture_spec(n):
