@@ -2,8 +2,11 @@
 
 * :class:`Adam` — Kingma & Ba (2015), Alg. 1, on dicts of arrays (state is checkpointable).
 * :func:`save_checkpoint` / :func:`load_checkpoint` — atomic ``.npz`` checkpoints.
+* :mod:`qpolicy.learn.parameterizations` — entangled / shared-randomness / factorized policies
+  over a game's questions and answers, batched over seeds, differentiable with autograd.
 * :mod:`qpolicy.learn.reinforce` — REINFORCE with entropy regularization for nonlocal games
-  (paper §4.2.1, App. D, eq. 17–20), vectorized over seeds.
+  (paper §4.2.1, App. D, eq. 17–20), vectorized over seeds; ``qpolicy train`` is its command.
+* :mod:`qpolicy.learn.nonlocal_study` — Table 2 / Fig. 3 of the paper as reusable functions.
 """
 from qpolicy.learn.adam import Adam  # noqa: F401
 from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint  # noqa: F401
