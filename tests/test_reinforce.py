@@ -80,8 +80,8 @@ def test_estimator_mean_matches_the_exact_gradient(game, policy_name, entropy):
 
     exact = grad(objective)(params)
     referee, rng = game.referee(5), np.random.default_rng(6)
-    samples = [reinforce.policy_gradient(policy, params, referee, rng, 128, entropy)[0]
-               for _ in range(400)]
+    samples = [reinforce.policy_gradient(policy, params, referee, rng, 64, entropy)[0]
+               for _ in range(200)]
     power = 0.0
     for k, g in exact.items():
         draws = np.stack([s[k] for s in samples])
