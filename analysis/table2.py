@@ -29,12 +29,16 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=512)
     p.add_argument("--lr", type=float, default=3e-2)
     p.add_argument("--entropy", type=float, default=0.2, help="α of the regularized cells")
+    p.add_argument("--cells", choices=["both", "entropy", "no-entropy"], default="both",
+                   help="entangled cells to train: with and/or without entropy (default: both)")
     p.add_argument("--anneal", type=int, default=None, metavar="STEPS",
                    help="cosine-anneal α → 0 and lr → lr/10 over STEPS (default: constant, paper)")
     p.add_argument("--state", choices=["learned", "fixed"], default="learned")
     p.add_argument("--dim", type=int, default=None, help="local dimension (default per game)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/table2", help="folder for checkpoints, JSON, markdown")
+    p.add_argument("--bounds", default=None, metavar="FILE.json",
+                   help="bounds cache shared between studies (default: OUT/bounds.json)")
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
 
@@ -42,7 +46,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    bounds_file = os.path.join(args.out, "bounds.json")
+    bounds_file = args.bounds or os.path.join(args.out, "bounds.json")
+    entangled_entropies = {"both": [args.entropy, 0.0], "entropy": [args.entropy],
+                           "no-entropy": [0.0]}[args.cells]
     common = dict(seeds=args.seeds, steps=args.steps, batch=args.batch, lr=args.lr,
                   anneal_steps=args.anneal, seed=args.seed, progress=not args.quiet)
     cells, started = [], time.perf_counter()
@@ -53,7 +59,7 @@ def main(argv=None):
         for policy in args.classes:
             options = dict(common, dim=args.dim, state=args.state) if policy == "entangled" \
                 else dict(common)
-            for entropy in ([args.entropy, 0.0] if policy == "entangled" else [args.entropy]):
+            for entropy in (entangled_entropies if policy == "entangled" else [args.entropy]):
                 run = study.train_cell(name, policy, entropy,
                                        folder=os.path.join(args.out, "runs"), **options)
                 cell = study.summarize(run, bounds)

@@ -96,8 +96,8 @@ def summarize(run, bounds):
         "runs_beyond_classical": int(np.sum(run.best_values > classical + ADVANTAGE_TOL)),
         "max_minus_classical": float(run.best_values.max() - classical),
         "advantages": advantage.tolist(), "best_values": run.best_values.tolist(),
-        "seconds": run.seconds,
-        "steps_per_second": steps_run / run.seconds if np.isfinite(run.seconds) else None,
+        "seconds": run.seconds, "steps_this_session": steps_run - run.start_step,
+        "steps_per_second": run.steps_per_second if steps_run > run.start_step else None,
     }
 
 

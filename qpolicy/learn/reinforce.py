@@ -108,7 +108,8 @@ class Run:
     ``history[t, s]``: exact win probability of seed ``s``'s iterate ``θ_t`` (before step t's
     update); ``best_values[s]`` / ``best_steps[s]``: the best of them and when; ``best_params`` and
     ``best_tables``: that iterate's parameters and policy table ``(S, a.., o..)``; ``params``: the
-    final parameters.  ``seconds`` counts only this call's training (not earlier resumed parts).
+    final parameters.  ``seconds`` counts only this call's training, which started at step
+    ``start_step`` (> 0 when resumed from a checkpoint).
     """
     game: str
     hyperparameters: Hyperparameters
@@ -119,6 +120,12 @@ class Run:
     best_tables: np.ndarray
     params: dict
     seconds: float
+    start_step: int = 0
+
+    @property
+    def steps_per_second(self):
+        """Batched steps (all seeds at once) per second in this call."""
+        return (self.history.shape[0] - self.start_step) / self.seconds
 
     def normalized_advantage(self, classical, quantum):
         """``(best value − classical) / (quantum − classical)`` per seed (Table 2's measure)."""
@@ -206,6 +213,7 @@ def train(game, *, checkpoint=None, checkpoint_every=500, resume=False, progress
         state = _initial_state(policy, optimizer, hp)
     referee = game.referee(state["referee_rng"])
     started, step = time.perf_counter(), state["step"]
+    start_step = step
     reporter = _Progress(game.name, hp, enabled=progress)
     while step < hp.steps:
         entropy, lr = hp.schedule(step)
@@ -222,7 +230,8 @@ def train(game, *, checkpoint=None, checkpoint_every=500, resume=False, progress
     return Run(game=game.name, hyperparameters=hp, history=state["history"][:hp.steps],
                best_values=state["best_values"], best_steps=state["best_steps"],
                best_params=state["best_params"], best_tables=state["best_tables"],
-               params=state["params"], seconds=time.perf_counter() - started)
+               params=state["params"], seconds=time.perf_counter() - started,
+               start_step=start_step)
 
 
 def load_run(path):
@@ -234,7 +243,7 @@ def load_run(path):
     return Run(game=ck["game"], hyperparameters=hp, history=ck["history"][:ck["step"]],
                best_values=ck["best_values"], best_steps=ck["best_steps"],
                best_params=ck["best_params"], best_tables=ck["best_tables"],
-               params=ck["params"], seconds=float("nan"))
+               params=ck["params"], seconds=float("nan"), start_step=ck["step"])
 
 
 def _initial_state(policy, optimizer, hp):
