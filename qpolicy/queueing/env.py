@@ -138,37 +138,44 @@ class RoutingEnv:
         return tuple(observe)
 
     # ------------------------------------------------------------------ state
+    # Internally every per-server or per-router quantity is stored server/router-major,
+    # shape (2, n_envs), so that each operation runs over contiguous rows.
     @property
     def state(self):
         """Queue states ``q`` of shape ``(n_envs, 2)`` (q > 0 remaining work, q < 0 −idle time)."""
-        return self._q
+        return self._q.T
 
     def central_state(self):
         """``(n_envs, 5)`` array (q_1, q_2, x_1, x_2, Δt before the current pair), for critics."""
-        return np.concatenate([self._q, self._x, self._dt_prev[:, None]], axis=1)
+        return np.concatenate([self._q, self._x, self._dt_prev[None]], axis=0).T
 
     def observation(self):
         """Per-router observation ``(n_envs, 2, obs_dim)`` of the current pair (see class doc)."""
-        parts = []
+        obs = np.empty((self.n_envs, 2, self.obs_dim))
+        column = 0
         for feature in self.observe:
             if feature == "job":
-                parts.append(self._x[:, :, None])
+                obs[:, :, column] = self._x.T
             elif feature == "dt":
-                parts.append(np.broadcast_to(self._dt_prev[:, None, None], (self.n_envs, 2, 1)))
+                obs[:, :, column] = self._dt_prev[:, None]
             else:
-                parts.append(np.broadcast_to(self._q[:, None, :], (self.n_envs, 2, 2)))
-        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts, axis=2)
+                obs[:, :, column:column + 2] = self._q.T[:, None, :]
+            column += _FEATURE_SIZE[feature]
+        return obs
 
     # ------------------------------------------------------------------ random draws
     def _draw_block(self):
         """Exogenous randomness for the next ``self._block`` steps of every copy."""
-        shape = (self._block, self.n_envs)
-        rng = self._rng
-        self._jobs = rng.standard_exponential(shape + (2,)) / self.service_rate
-        self._gaps = rng.standard_exponential(shape) / self.arrival_rate
-        coins = rng.integers(0, 4, size=shape, dtype=np.uint8)   # two fair bits per step
-        self._flips = coins & 1 if self.balanced else np.zeros(shape, np.uint8)
-        self._second_is_0 = (coins >> 1).astype(bool)   # router 0's customer served second
+        rng, n, block = self._rng, self.n_envs, self._block
+        self._jobs = rng.standard_exponential((block, 2, n)) / self.service_rate
+        self._gaps = rng.standard_exponential((block, n)) / self.arrival_rate
+        # Two fair coins per step, unpacked from random bytes (8 coins per byte).
+        coins = np.unpackbits(np.frombuffer(rng.bytes(-(-2 * block * n // 8)), np.uint8))
+        coins = coins[:2 * block * n].reshape(2, block, n).view(bool)
+        self._flips = coins[0] if self.balanced else np.zeros((block, n), bool)
+        self._second_is_0 = coins[1]                    # router 0's customer served second
+        # Extra wait of the second customer of a co-routed pair: the first one's size.
+        self._first_size = np.where(self._second_is_0, self._jobs[:, 1], self._jobs[:, 0])
         self._k = 0
 
     def _next_jobs(self):
@@ -190,8 +197,8 @@ class RoutingEnv:
         elif self._rng is None:
             raise ValueError("seed must be given on the first reset (no global random state)")
         n = self.n_envs
-        self._q = np.zeros((n, 2))
-        self._T_idle = np.zeros((n, 2))        # T(idle time so far), paid already (eq. 32)
+        self._q = np.zeros((2, n))
+        self._T_idle = np.zeros((2, n))        # T(idle time so far), already paid (eq. 32)
         self._dt_prev = np.zeros(n)
         self._t = np.zeros(n, dtype=np.int64)
         self._draw_block()
@@ -202,43 +209,50 @@ class RoutingEnv:
         """Route the current pair; returns ``obs, reward, cost, terminated, truncated, info``.
 
         ``info``: ``"state"`` the central state after the step, ``"servers"`` the executed
-        servers (after the relabeling coin), ``"dt"`` the elapsed Δt, ``"second_is_0"`` whether
-        router 0's customer was served second when co-routed, and, if any copy hit the
-        horizon, ``"final_obs"`` the true last observation of those copies (which are then
-        reset in place: q = 0, Δt-feature 0; the fresh pair is their first observation).
+        servers ``(n_envs, 2)`` (after the relabeling coin), ``"dt"`` the elapsed Δt,
+        ``"second_is_0"`` whether router 0's customer was served second if co-routed, and, if
+        any copy hit the horizon, ``"final_obs"`` the true last observation of those copies
+        (which are then reset in place: q = 0, Δt-feature 0; the fresh pair is their first
+        observation).
         """
         if self._rng is None:
             raise RuntimeError("call reset(seed=...) before step()")
         a = check_actions(actions, self.n_envs)
         k = self._k
-        servers = a ^ self._flips[k][:, None]                  # eq. (35): flip both, prob. 1/2
-        x, q = self._x, self._q
-        on_1 = servers.astype(bool)
-        load = np.stack([np.where(on_1, 0.0, x).sum(axis=1),   # Δq_1, Δq_2 of eq. (31)
-                         np.where(on_1, x, 0.0).sum(axis=1)], axis=1)
+        x, q, dt = self._x, self._q, self._gaps[k]
+        to_1 = a.T != 0                                   # (router, env): sent to server 1
+        if self.balanced:
+            to_1 ^= self._flips[k]                        # eq. (35): flip both, prob. 1/2
+        # Δq of eq. (31).  x - where(to_1, x, 0) is exactly 0 where a job left for server 1.
+        on_1 = np.where(to_1, x, 0.0)
+        on_0 = x - on_1
+        load = np.empty_like(q)
+        np.add(on_0[0], on_0[1], out=load[0])
+        np.add(on_1[0], on_1[1], out=load[1])
         work = np.maximum(q, 0.0)
-        # Wait of each customer: work at its server, + the other's size if served second.
-        co_routed = servers[:, 0] == servers[:, 1]
-        second = self._second_is_0[k]
-        wait = (np.take_along_axis(work, servers, axis=1).sum(axis=1)
-                + co_routed * np.where(second, x[:, 1], x[:, 0]))
+        # Each customer waits for the work at its server; a co-routed second one also for the first.
+        wait = np.where(to_1[0], work[1], work[0])
+        wait += np.where(to_1[1], work[1], work[0])
+        wait += np.where(to_1[0] == to_1[1], self._first_size[k], 0.0)
         cost = 0.5 * wait
-        dt = self._gaps[k]
         got_work = load > 0.0
-        q_new = np.where(got_work, work, q) + load - dt[:, None]              # eq. (30)
+        q_new = np.where(got_work, work, q)                # eq. (30): an arrival ends idling
+        q_new += load
+        q_new -= dt
         T_new = self.throughput(np.maximum(-q_new, 0.0))
-        reward = (T_new - np.where(got_work, 0.0, self._T_idle)).sum(axis=1)  # eq. (32)-(33)
+        per_server = T_new - np.where(got_work, 0.0, self._T_idle)           # eq. (32)
+        reward = per_server[0] + per_server[1]                               # eq. (33)
         self._q, self._T_idle, self._dt_prev = q_new, T_new, dt
         self._t += 1
         self._next_jobs()
-        info = {"servers": servers, "dt": dt, "second_is_0": second}
+        info = {"servers": to_1.T.astype(np.int8), "dt": dt, "second_is_0": self._second_is_0[k]}
         truncated = np.zeros(self.n_envs, dtype=bool)
         if self.horizon is not None:
             truncated = self._t >= self.horizon
             if truncated.any():
                 info["final_obs"] = self.observation()
-                self._q[truncated] = 0.0
-                self._T_idle[truncated] = 0.0
+                self._q[:, truncated] = 0.0
+                self._T_idle[:, truncated] = 0.0
                 self._dt_prev = np.where(truncated, 0.0, self._dt_prev)
                 self._t[truncated] = 0
         info["state"] = self.central_state()

@@ -1,0 +1,138 @@
+"""Stationary routing policies: functions ``policy(x, rng) -> actions`` of the current job sizes.
+
+``x`` is a float array ``(n, 2)`` of the pair's sizes, ``actions`` an int8 array ``(n, 2)`` of
+servers.  Every policy here is meant to be run with the balancing coin of eq. (35) (the
+environment's default), which makes each marginal uniform, so only the **co-routing
+probability** ``s(x_1, x_2) = π(0,0|x) + π(1,1|x)`` matters (see :mod:`.theory`).
+
+The four classes of the paper's hierarchy:
+
+* :func:`factorized` — each router flips its own coin with probability ``prob_i(x_i)``;
+* :func:`shared_randomness` — a shared random index picks one of several deterministic rule pairs;
+* :func:`entangled` — each router measures its half of the Bell state |Φ+⟩ along a real angle
+  θ_i(x_i); then ``s = cos²(θ_1(x_1) − θ_2(x_2))`` (checked against :func:`qpolicy.born` in the
+  tests).  Sampled from that joint distribution, which is exact for simulation;
+* :func:`coroute` — full communication: any co-routing probability ``s(x_1, x_2)``, e.g. the
+  threshold ``s = 1[c(x_1, x_2) ≤ w]`` of :func:`communication`.
+"""
+import numpy as np
+
+from ..validation import as_array, check_probabilities
+
+
+def _servers(first, second):
+    return np.stack([first, second], axis=1).astype(np.int8)
+
+
+def always_split(x, rng):
+    """The two customers always go to different servers (s = 0): two M/M/1 queues."""
+    return _servers(np.zeros(len(x)), np.ones(len(x)))
+
+
+def always_together(x, rng):
+    """Both customers always go to the same server (s = 1)."""
+    return np.zeros((len(x), 2), dtype=np.int8)
+
+
+def factorized(prob_1, prob_2=None):
+    """Independent routers: router i picks server 1 with probability ``prob_i(x_i)``.
+
+    ``prob_i`` is a vectorized function of the job size (or a constant in [0, 1]); ``prob_2``
+    defaults to ``prob_1``.  Constant ½ gives independent uniform routing, s = ½.
+    """
+    prob_2 = prob_1 if prob_2 is None else prob_2
+    funcs = [p if callable(p) else (lambda x, c=float(p): np.full(len(x), c)) for p in
+             (prob_1, prob_2)]
+
+    def policy(x, rng):
+        u = rng.random(x.shape)
+        return _servers(u[:, 0] < funcs[0](x[:, 0]), u[:, 1] < funcs[1](x[:, 1]))
+    return policy
+
+
+def threshold_rule(threshold, above=1):
+    """A deterministic local rule: server ``above`` iff the job size exceeds ``threshold``."""
+    if above not in (0, 1):
+        raise ValueError(f"above must be 0 or 1, got {above!r}")
+    return lambda x: np.where(x > threshold, above, 1 - above)
+
+
+def binned_rule(edges, servers):
+    """A deterministic local rule constant on bins: ``servers[k]`` for ``edges[k] ≤ x < edges[k+1]``.
+
+    ``edges``: the inner bin edges (length ``len(servers) - 1``, increasing).
+    """
+    edges = as_array(edges, "edges", ndim=1, complex_ok=False)
+    servers = np.asarray(servers)
+    if servers.ndim != 1 or len(servers) != len(edges) + 1 or not np.isin(servers, (0, 1)).all():
+        raise ValueError("servers must be a 0/1 vector with one entry per bin (len(edges) + 1)")
+    return lambda x: servers[np.searchsorted(edges, x, side="right")]
+
+
+def shared_randomness(rules, weights=None):
+    """Shared randomness: with probability ``weights[k]`` both routers use ``rules[k]``.
+
+    ``rules``: list of pairs ``(rule_1, rule_2)`` of deterministic local rules x_i -> {0, 1}.
+    """
+    if not rules:
+        raise ValueError("rules must be a non-empty list of (rule_1, rule_2) pairs")
+    weights = np.full(len(rules), 1 / len(rules)) if weights is None else \
+        check_probabilities(weights, "weights")
+    if len(weights) != len(rules):
+        raise ValueError(f"weights must have one entry per rule pair ({len(rules)}), "
+                         f"got {len(weights)}")
+
+    def policy(x, rng):
+        pick = rng.choice(len(rules), size=len(x), p=weights)
+        actions = np.empty((len(x), 2), dtype=np.int8)
+        for k, (rule_1, rule_2) in enumerate(rules):
+            rows = pick == k
+            actions[rows, 0] = rule_1(x[rows, 0])
+            actions[rows, 1] = rule_2(x[rows, 1])
+        return actions
+    return policy
+
+
+def coroute(probability):
+    """Full communication: co-route the pair with probability ``probability(x_1, x_2)``."""
+    def policy(x, rng):
+        together = rng.random(len(x)) < probability(x[:, 0], x[:, 1])
+        return _servers(np.zeros(len(x)), ~together)
+    return policy
+
+
+def communication(threshold, arrival_rate, service_rate):
+    """The optimal full-communication policy: co-route iff ``c(x_1, x_2) ≤ threshold``.
+
+    ``c`` is :func:`qpolicy.queueing.theory.pair_cost`, the extra mean wait of co-routing.
+    """
+    from .theory import pair_cost
+    return coroute(lambda x1, x2: pair_cost(x1, x2, arrival_rate, service_rate) <= threshold)
+
+
+def entangled(angle_1, angle_2=None):
+    """Bell-state policy: router i measures |Φ+⟩ in the real basis at angle ``angle_i(x_i)``.
+
+    Router i's projectors are |θ⟩⟨θ| (server 0) and |θ+π/2⟩⟨θ+π/2| (server 1) with
+    |θ⟩ = cos θ|0⟩ + sin θ|1⟩; on |Φ+⟩ the outcomes are uniform and equal with probability
+    ``cos²(θ_1 − θ_2)``.  ``angle_2`` defaults to ``x -> -angle_1(x)``, giving the
+    symmetric form ``s = cos²(φ(x_1) + φ(x_2))``.
+    """
+    angle_2 = (lambda x: -angle_1(x)) if angle_2 is None else angle_2
+
+    def policy(x, rng):
+        same = rng.random(len(x)) < np.cos(angle_1(x[:, 0]) - angle_2(x[:, 1])) ** 2
+        first = rng.random(len(x)) < 0.5
+        return _servers(first, first ^ ~same)
+    return policy
+
+
+def bell_povms(angles):
+    """The projective measurements of :func:`entangled`, shape ``(len(angles), 2, 2, 2)``.
+
+    For checking against :func:`qpolicy.born` and for use with other states.
+    """
+    theta = as_array(angles, "angles", ndim=1, complex_ok=False)
+    kets = np.stack([np.stack([np.cos(theta), np.sin(theta)], -1),
+                     np.stack([-np.sin(theta), np.cos(theta)], -1)], axis=1)   # (m, 2, 2)
+    return np.einsum("mai,maj->maij", kets, kets).astype(np.complex128)
