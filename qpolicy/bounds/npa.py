@@ -1,0 +1,477 @@
+r"""The NPA hierarchy: semidefinite upper bounds on the quantum value of an n-player game.
+
+If the players share a state :math:`|\psi\rangle` and measure projectively (no loss of
+generality, by Naimark dilation), every matrix of moments
+
+.. math::  \Gamma[u, v] = \langle\psi| u^\dagger v |\psi\rangle,
+
+indexed by a set of *monomials* (products of measurement projectors), is positive semidefinite,
+has :math:`\Gamma[\mathbb 1, \mathbb 1] = 1`, and has equal entries wherever :math:`u^\dagger v`
+reduces to the same word under the operator relations.  Maximizing the game's value — a linear
+function of the entries — over all such matrices is a semidefinite program whose optimum is an
+upper bound on the quantum value (Navascués, Pironio, Acín 2007; the n-party construction is
+NPA 2008).
+
+**Operators (Collins–Gisin form).**  Party k, question x, answer a < m−1 has a projector
+:math:`E^k_{a|x}`; the last answer's projector is :math:`\mathbb 1 - \sum_a E^k_{a|x}`, so
+normalization and non-signaling hold by construction.  Relations used to reduce words:
+operators of different parties commute (a word is sorted by party, keeping each party's order),
+:math:`E_{a|x} E_{a'|x} = \delta_{aa'} E_{a|x}` (same party, same question).  The reduced form is
+a normal form, so two words are identified iff they reduce to the same word.
+
+**Adjoints and a real matrix.**  An entry is also identified with its adjoint
+(:math:`\Gamma[u,v] = \Gamma[v,u]` stands for :math:`w = w^\dagger` up to conjugation), which
+makes Γ real symmetric.  This loses nothing for a real payoff: if Γ is a feasible complex
+Hermitian moment matrix, so is its complex conjugate (the relations are real), and their average
+:math:`\operatorname{Re}\Gamma` is feasible, real, and has the same (real) objective.
+``tests/test_npa.py`` checks this on the moment matrices of random complex strategies.
+Implementations that skip the adjoint identification compute valid but looser bounds.
+
+**Levels** (the monomial sets):
+
+* ``1`` — :math:`\{\mathbb 1\} \cup \{E^k_{a|x}\}`: the textbook Collins–Gisin level 1.
+* ``"1+AB"`` — all products of at most one operator per party (``1 + A + B + AB`` for two
+  players, ``1 + A + B + C + AB + AC + BC + ABC`` for three): the *local level 1* that the
+  published rendezvous bounds use.
+* an integer ``k ≥ 2`` — all reduced words of length ≤ k.
+
+A level whose matrix cannot express the game's n-body probabilities (level 1 with 3+ players,
+level 2 with 5+) gets the *extra monomials* needed: products of ≤ 1 operator per party within
+the first ⌊n/2⌋ players, and within the others (for two players these are already in level 1;
+for three, level 1 becomes ``{1, A, B, C, BC}``).  ``details["extra_monomials"]`` says how many
+were added.  With them, the monomial set of level 1 is contained in those of ``"1+AB"`` and of
+level 2, so NPA(2) ≤ NPA(1) and NPA(1+AB) ≤ NPA(1) always; NPA(2) ≤ NPA(1+AB) holds for two
+players (for three, level 2 lacks ``ABC`` as a monomial and the two are not nested).
+
+**Positivity rows** (``positivity=True``, the default): the constraints
+:math:`p(a|o) \ge 0` for every answer tuple, *including the dropped last answers*.  The
+level-1 Collins–Gisin matrix does not imply them for more than two answers, so adding them
+tightens level 1 for free.  When every product of ≤ 1 operator per party is a monomial (from
+``"1+AB"`` on, and level 2 for two players) they follow from Γ ⪰ 0 and are not added: redundant
+rows only hurt the solver (measured: Clarabel ends "optimal_inaccurate" on GHZ at 1+AB with
+them).  The result names the choice in ``details["positivity"]`` and whether rows were added in
+``details["positivity_rows"]``; ``positivity=False`` gives the textbook matrix.
+
+**How it is built.**  Index maps are computed with NumPy from per-party multiplication tables,
+and cvxpy receives one PSD constraint :math:`\Gamma = \operatorname{reshape}(A y) \succeq 0` with
+a sparse 0/1 selector ``A`` (one variable per class of identified entries) and, optionally, one
+vectorized positivity constraint.  Default solver: Clarabel (interior point, ~1e-8) up to
+:data:`CLARABEL_MAX_SIZE` monomials, SCS at tolerance 1e-8 above (first order; measured within
+~3e-8 of Clarabel on Tetra at "1+AB").  ``solver=`` overrides.
+
+Example
+-------
+>>> from qpolicy import games
+>>> from qpolicy.bounds.npa import npa_upper_bound
+>>> round(npa_upper_bound(games.chsh(), level=1).value, 6)       # cos²(π/8)
+0.853553
+
+References: M. Navascués, S. Pironio, A. Acín, PRL 98, 010401 (2007); New J. Phys. 10, 073013
+(2008).  D. Collins, N. Gisin, J. Phys. A 37, 1775 (2004).
+"""
+import itertools
+import math
+import time
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+from qpolicy.bounds.results import DEFAULT_SOLVER, Bound, solve
+from qpolicy.validation import ATOL, check_positive
+
+__all__ = ["npa_upper_bound", "in_npa", "npa_relaxation", "NPARelaxation", "IN_NPA_ATOL"]
+
+#: With ``solver=None``, moment matrices larger than this go to SCS instead of Clarabel.
+#: Clarabel's interior point factorizes a dense block of size N(N+1)/2 per iteration: measured
+#: on this 2-core machine, N = 81 (Tetra at "1+AB") took ~50 s and 0.8 GB, and N = 289 (Cube at
+#: "1+AB") would need a 42 000² dense block (>10 GB).  SCS projects onto the PSD cone with one
+#: N×N eigendecomposition per iteration instead.
+CLARABEL_MAX_SIZE = 60
+
+#: SCS tolerances used unless the caller passes ``eps_abs``/``eps_rel`` (SCS's default 1e-4
+#: leaves values off by ~1e-5).
+SCS_DEFAULTS = {"eps_abs": 1e-8, "eps_rel": 1e-8, "max_iters": 200_000}
+
+#: ``in_npa`` accepts a table when the smallest shift ``t`` with ``Γ + t·I ⪰ 0`` is at most this.
+IN_NPA_ATOL = 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# Words: a word is a tuple with one sub-word per party; a sub-word is a tuple of local operator
+# indices 1..L_k-1 (index 0 is reserved for the identity in correlator tensors).
+# --------------------------------------------------------------------------------------------
+
+def _reduce_party_word(ops, question_of):
+    """Normal form of one party's product of projectors, or None if it is zero.
+
+    Adjacent equal projectors merge (P² = P); adjacent projectors of the same question and
+    different answers annihilate (orthogonality).  One left-to-right pass suffices: merging never
+    creates a new adjacent pair.
+    """
+    out = []
+    for op in ops:
+        if out and question_of[out[-1]] == question_of[op]:
+            if out[-1] != op:
+                return None
+            continue
+        out.append(op)
+    return tuple(out)
+
+
+def _parse_level(level):
+    if isinstance(level, str):
+        text = level.strip().upper().replace(" ", "")
+        if text == "1+AB":
+            return "1+AB"
+        if text.isdigit() and int(text) >= 1:
+            return int(text)
+    elif isinstance(level, (int, np.integer)) and not isinstance(level, bool) and level >= 1:
+        return int(level)
+    raise ValueError(f"level must be a positive integer or '1+AB', got {level!r}")
+
+
+@dataclass(frozen=True)
+class NPARelaxation:
+    """Index maps of an NPA moment matrix (game-independent; depends on alphabet sizes and level).
+
+    Attributes
+    ----------
+    level : ``"1"``, ``"1+AB"``, ``"2"``, ...
+    monomials : list of words; a word is a tuple of ``(party, question, answer)`` projectors in
+        product order (the empty tuple is the identity).
+    entry_variable : int array ``(N, N)``; the variable (class of identified entries) of
+        ``Γ[i, j]``, or ``-1`` where the product is zero.
+    identity_variable : the variable of the identity word (fixed to 1).
+    n_variables : number of variables.
+    correlator_map : sparse ``(n_table, n_correlators)``: ``correlator_map @ c`` is the table of
+        the flattened correlator tensor ``c`` (injective; its range is the non-signaling tables).
+    table_map : sparse ``(n_table, n_variables)``: ``table_map @ y`` is the probability table
+        ``p[a_1..a_n, o_1..o_n]``, flattened in C order.
+    correlator_variable : int array of shape ``(L_1, ..., L_n)``: variable of the correlator
+        ``<op_1 ... op_n>`` with local operator lists ``[1, E_{0|0}, E_{1|0}, ..., E_{m-2|q-1}]``.
+    extra_monomials : how many monomials were added to express the game's n-body terms.
+    positivity_implied : whether ``p(a|o) ≥ 0`` already follows from ``Γ ⪰ 0`` (true when every
+        product of ≤ 1 operator per party is a monomial, e.g. from ``"1+AB"`` on).
+    """
+    level: str
+    monomials: list
+    entry_variable: np.ndarray
+    identity_variable: int
+    n_variables: int
+    correlator_map: sp.csr_matrix
+    table_map: sp.csr_matrix
+    correlator_variable: np.ndarray
+    extra_monomials: int
+    positivity_implied: bool
+    n_answers: tuple
+    n_questions: tuple
+
+
+def _local_operators(n_answers, n_questions):
+    """Per party: list of (question, answer) of its Collins–Gisin projectors, in local order 1.."""
+    return [[(x, a) for x in range(q) for a in range(m - 1)]
+            for m, q in zip(n_answers, n_questions)]
+
+
+def _monomial_set(local_ops, level):
+    """Canonical monomials (tuples of per-party sub-words) of a level, plus the extra monomials
+    that let the moment matrix express every correlator.
+
+    Returns (monomials, n_extra, positivity_implied); the last is True when every product of
+    ≤ 1 operator per party is a monomial: then each ``p(a|o) = v^T Γ v`` for the vector v that
+    writes the product of the answers' projectors in monomials, so ``p ≥ 0`` follows from PSD.
+    """
+    n = len(local_ops)
+    question_of = [[None] + [x for x, _ in ops] for ops in local_ops]
+    singles = [[()] + [(i,) for i in range(1, len(ops) + 1)] for ops in local_ops]
+
+    def at_most_one_per_party(parties):
+        choices = [singles[k] if k in parties else [()] for k in range(n)]
+        return list(itertools.product(*choices))
+
+    if level == "1+AB":
+        base = at_most_one_per_party(set(range(n)))
+    else:
+        base, seen = [], set()
+        flat = [(k, i) for k in range(n) for i in range(1, len(local_ops[k]) + 1)]
+        for length in range(level + 1):
+            for seq in itertools.product(flat, repeat=length):
+                parts = [_reduce_party_word([i for k2, i in seq if k2 == k], question_of[k])
+                         for k in range(n)]
+                if any(part is None for part in parts):
+                    continue
+                word = tuple(parts)
+                if word not in seen:
+                    seen.add(word)
+                    base.append(word)
+    covering = (at_most_one_per_party(set(range(n // 2)))
+                + at_most_one_per_party(set(range(n // 2, n))))
+    present = set(base)
+    extra = [w for w in dict.fromkeys(covering) if w not in present]
+    present.update(extra)
+    positivity_implied = all(w in present for w in at_most_one_per_party(set(range(n))))
+    return base + extra, len(extra), positivity_implied
+
+
+def _party_products(subwords, question_of):
+    """Multiplication table of one party: ``R[i, j]`` = id of the normal form of
+    ``reverse(subwords[i]) · subwords[j]`` (or -1 if zero), the list of reduced words (id 0 is
+    the empty word) and ``adjoint[id]`` = id of the reversed word."""
+    ids = {(): 0}
+    table = np.empty((len(subwords), len(subwords)), dtype=np.int64)
+    for i, u in enumerate(subwords):
+        for j, v in enumerate(subwords):
+            word = _reduce_party_word(u[::-1] + v, question_of)
+            table[i, j] = -1 if word is None else ids.setdefault(word, len(ids))
+    words = list(ids)
+    for word in words:
+        ids.setdefault(word[::-1], len(ids))      # adjoints of products are products: no-op
+    adjoint = np.array([ids[w[::-1]] for w in words], dtype=np.int64)
+    return table, adjoint
+
+
+def _table_map(n_answers, n_questions, correlator_variable, n_variables):
+    """Sparse map from variables to the flattened table ``p[a..., o...]``.
+
+    Per party, ``W_k[(a, o), i]`` writes the projector of answer a to question o in the local
+    operator list [1, E_{0|0}, ...]: ``E_{a|o}`` for a < m−1, ``1 − Σ_a' E_{a'|o}`` for the last.
+    The Kronecker product of the W_k maps correlators to probabilities (rows ordered
+    (a_1, o_1, a_2, o_2, ...), reordered to answers-then-questions).
+    """
+    local = []
+    for m, q in zip(n_answers, n_questions):
+        L = 1 + q * (m - 1)
+        W = np.zeros((m, q, L))
+        for o in range(q):
+            block = 1 + o * (m - 1) + np.arange(m - 1)
+            W[np.arange(m - 1), o, block] = 1.0
+            W[m - 1, o, 0] = 1.0
+            W[m - 1, o, block] = -1.0
+        local.append(sp.csr_matrix(W.reshape(m * q, L)))
+    K = local[0]
+    for W in local[1:]:
+        K = sp.kron(K, W, format="csr")
+    n = len(n_answers)
+    interleaved = [s for pair in zip(n_answers, n_questions) for s in pair]
+    order = np.arange(K.shape[0]).reshape(interleaved).transpose(
+        [2 * k for k in range(n)] + [2 * k + 1 for k in range(n)]).ravel()
+    K = K[order]
+    select = sp.csr_matrix((np.ones(correlator_variable.size), (
+        np.arange(correlator_variable.size), correlator_variable.ravel())),
+        shape=(correlator_variable.size, n_variables))
+    return K, (K @ select).tocsr()
+
+
+def npa_relaxation(n_answers, n_questions, level=1):
+    """Build the index maps of the NPA moment matrix for the given alphabet sizes and level.
+
+    ``n_answers``, ``n_questions``: one entry per player.  Returns an :class:`NPARelaxation`.
+    The maps depend only on the sizes, so they can be reused across games.
+    """
+    n_answers, n_questions = _check_sizes(n_answers, "n_answers"), _check_sizes(n_questions,
+                                                                                 "n_questions")
+    if len(n_answers) != len(n_questions):
+        raise ValueError(f"n_answers and n_questions must have one entry per player, got "
+                         f"{len(n_answers)} and {len(n_questions)}")
+    level = _parse_level(level)
+    n = len(n_answers)
+    local_ops = _local_operators(n_answers, n_questions)
+    question_of = [[None] + [x for x, _ in ops] for ops in local_ops]
+    monomials, n_extra, positivity_implied = _monomial_set(local_ops, level)
+    N = len(monomials)
+
+    # Per party: distinct sub-words, their products and adjoints (small Python tables) ...
+    components, codes_shape, adjoints = [], [], []
+    for k in range(n):
+        subwords = list(dict.fromkeys(w[k] for w in monomials))
+        index = {s: i for i, s in enumerate(subwords)}
+        table, adjoint = _party_products(subwords, question_of[k])
+        u = np.array([index[w[k]] for w in monomials])
+        components.append(table[u[:, None], u[None, :]])          # (N, N) reduced-word ids
+        codes_shape.append(len(adjoint))
+        adjoints.append(adjoint)
+    if math.prod(codes_shape) >= 2 ** 62:
+        raise ValueError(f"level {level!r} is too large for {n} players (word codes overflow)")
+    # ... then every entry's word and its adjoint as one integer code each, with NumPy.
+    zero = np.any([c < 0 for c in components], axis=0)
+    safe = [np.where(zero, 0, c) for c in components]
+    code = np.ravel_multi_index(safe, codes_shape)
+    adjoint_code = np.ravel_multi_index([a[c] for a, c in zip(adjoints, safe)], codes_shape)
+    key = np.where(zero, -1, np.minimum(code, adjoint_code))
+    keys, inverse = np.unique(key[~zero], return_inverse=True)
+    entry_variable = np.full((N, N), -1, dtype=np.int64)
+    entry_variable[~zero] = inverse
+    identity_variable = int(np.searchsorted(keys, 0))
+
+    # Correlators <op_1 ... op_n>: the single-operator sub-word (i,) has id i in each party's
+    # table (the identity row of the table lists the sub-words in monomial order).
+    single_ids = []
+    for k in range(n):
+        subwords = list(dict.fromkeys(w[k] for w in monomials))
+        table, _ = _party_products(subwords, question_of[k])
+        row = table[subwords.index(())]
+        single_ids.append(np.array([row[subwords.index(s)] for s in
+                                    [()] + [(i,) for i in range(1, len(local_ops[k]) + 1)]]))
+    grids = np.meshgrid(*single_ids, indexing="ij")
+    corr_codes = np.ravel_multi_index(grids, codes_shape)
+    position = np.searchsorted(keys, corr_codes)
+    if np.any(position >= len(keys)) or np.any(keys[np.minimum(position, len(keys) - 1)]
+                                                != corr_codes):
+        raise AssertionError("internal error: a correlator is missing from the moment matrix")
+    n_variables = len(keys)
+    labelled = [tuple((k, *local_ops[k][i - 1]) for k in range(n) for i in w[k])
+                for w in monomials]
+    correlator_map, table_map = _table_map(n_answers, n_questions, position, n_variables)
+    return NPARelaxation(
+        level=str(level), monomials=labelled, entry_variable=entry_variable,
+        identity_variable=identity_variable, n_variables=n_variables,
+        correlator_map=correlator_map, table_map=table_map,
+        correlator_variable=position, extra_monomials=n_extra,
+        positivity_implied=positivity_implied,
+        n_answers=n_answers, n_questions=n_questions)
+
+
+def _check_sizes(sizes, name):
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of positive integers") from None
+    if not sizes or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1
+                        for s in sizes):
+        raise ValueError(f"{name} must be a non-empty sequence of positive integers, got {sizes}")
+    return tuple(int(s) for s in sizes)
+
+
+# --------------------------------------------------------------------------------------------
+# The SDPs
+# --------------------------------------------------------------------------------------------
+
+def _moment_matrix(relaxation, y):
+    """Γ = reshape(A y) as a cvxpy expression, A the sparse 0/1 entry selector."""
+    ev = relaxation.entry_variable
+    N = ev.shape[0]
+    rows = np.flatnonzero(ev.ravel() >= 0)
+    A = sp.csr_matrix((np.ones(rows.size), (rows, ev.ravel()[rows])),
+                      shape=(N * N, relaxation.n_variables))
+    return cp.reshape(A @ y, (N, N), order="C")
+
+
+def _game_arrays(game):
+    for attr in ("predicate", "question_dist", "n_answers", "n_questions"):
+        if not hasattr(game, attr):
+            raise TypeError(f"game must be a NonlocalGame (missing .{attr}), got "
+                            f"{type(game).__name__}")
+    weights = np.asarray(game.question_dist) * np.asarray(game.predicate)
+    return weights, tuple(game.n_answers), tuple(game.n_questions)
+
+
+def _pick_solver(solver, size, options):
+    """Clarabel up to :data:`CLARABEL_MAX_SIZE` monomials, else SCS at tight tolerances."""
+    if solver is None:
+        solver = DEFAULT_SOLVER if size <= CLARABEL_MAX_SIZE else "SCS"
+    if solver == "SCS":
+        options = {**SCS_DEFAULTS, **options}
+    return solver, options
+
+
+def npa_upper_bound(game, level=1, solver=None, positivity=True, **solver_options):
+    r"""Upper bound on the quantum value of ``game`` from the NPA hierarchy at ``level``.
+
+    .. math::  \max\ \sum_{a,o} \mu(o) V(a|o)\, p(a|o) \quad\text{s.t.}\quad
+               \Gamma \succeq 0,\ \Gamma[\mathbb 1,\mathbb 1] = 1,\
+               \text{(positivity)}\ p(a|o) \ge 0,
+
+    with Γ the real symmetric moment matrix of :func:`npa_relaxation` (see the module docstring
+    for the levels, the extra monomials for n-body terms and the positivity rows).
+
+    Parameters
+    ----------
+    game : NonlocalGame (any number of players).
+    level : ``1``, ``"1+AB"``, ``2`` (or any integer ≥ 1).
+    solver : cvxpy solver name.  Default: Clarabel (~1e-8) for moment matrices of at most
+        :data:`CLARABEL_MAX_SIZE` monomials, SCS with :data:`SCS_DEFAULTS` above (Clarabel's time
+        and memory explode there); ``details["size"]`` and ``solver`` say which was used.
+    positivity : add ``p(a|o) ≥ 0`` for every answer including the dropped last one.
+    solver_options : passed to ``problem.solve`` (e.g. tolerances).
+
+    Returns a :class:`~qpolicy.bounds.results.Bound` with ``kind="npa"``, ``level``, the solver
+    and status, ``moment_matrix`` (Γ at the optimum, monomials in
+    ``npa_relaxation(...).monomials`` order), ``seconds`` (build + solve) and ``details``:
+    ``size`` (N), ``n_variables``, ``positivity``, ``extra_monomials``, ``build_seconds``,
+    ``solve_seconds`` and ``table`` (the optimal table ``p[a..., o...]``).
+    Raises :class:`~qpolicy.bounds.results.SolverError` if the solver does not report optimal.
+
+    >>> from qpolicy import games
+    >>> round(npa_upper_bound(games.ghz(), level=1).value, 6)
+    1.0
+    """
+    if not isinstance(positivity, bool):
+        raise TypeError(f"positivity must be True or False, got {type(positivity).__name__}")
+    start = time.perf_counter()
+    weights, n_answers, n_questions = _game_arrays(game)
+    relaxation = npa_relaxation(n_answers, n_questions, level)
+    y = cp.Variable(relaxation.n_variables)
+    gamma = _moment_matrix(relaxation, y)
+    table = relaxation.table_map @ y
+    constraints = [gamma >> 0, y[relaxation.identity_variable] == 1]
+    positivity_rows = positivity and not relaxation.positivity_implied
+    if positivity_rows:       # redundant rows are left out: they make interior points struggle
+        constraints.append(table >= 0)
+    problem = cp.Problem(cp.Maximize(weights.ravel() @ table), constraints)
+    build_seconds = time.perf_counter() - start
+    solver, solver_options = _pick_solver(solver, len(relaxation.monomials), solver_options)
+    value, solver_name, status, solve_seconds = solve(
+        problem, solver, what=f"NPA level {relaxation.level} SDP", **solver_options)
+    return Bound(
+        value=value, kind="npa", solver=solver_name, status=status, level=relaxation.level,
+        moment_matrix=np.asarray(gamma.value), seconds=time.perf_counter() - start,
+        details={"size": len(relaxation.monomials), "n_variables": relaxation.n_variables,
+                 "positivity": positivity, "positivity_rows": positivity_rows,
+                 "extra_monomials": relaxation.extra_monomials,
+                 "build_seconds": build_seconds, "solve_seconds": solve_seconds,
+                 "table": np.asarray(table.value).reshape(np.shape(weights))})
+
+
+def in_npa(p, level=1, solver=None, atol=IN_NPA_ATOL, **solver_options):
+    r"""Whether the table ``p[a_1..a_n, o_1..o_n]`` passes the NPA test at ``level``.
+
+    ``p`` must be a conditional distribution (validated).  A signaling table is not quantum
+    (returns False, no SDP).  Otherwise the correlators of ``p`` are fixed in the moment matrix
+    and the SDP :math:`\min t` s.t. :math:`\Gamma + t\,\mathbb 1 \succeq 0` is solved; ``p``
+    is accepted iff :math:`t^* \le` ``atol`` (default :data:`IN_NPA_ATOL` = 1e-6: quantum
+    tables sit on the boundary of the set, where an interior-point solver returns
+    :math:`t^* \approx 10^{-9}`).  False means ``p`` is certainly not quantum (up to ``atol``);
+    True means it is in the NPA outer approximation at this level.
+
+    >>> import numpy as np, qpolicy as qp
+    >>> M = np.array([[np.diag([1., 0]), np.diag([0., 1])]])     # one question, Z measurement
+    >>> in_npa(qp.born(qp.bell_state(), [M, M]))
+    True
+    """
+    start = time.perf_counter()
+    arr = np.asarray(p) if not isinstance(p, (str, bytes)) else p
+    n_players = np.ndim(arr) // 2
+    if n_players < 1 or np.ndim(arr) % 2:
+        raise ValueError(f"p must have 2 * n_players axes (answers, then questions), got shape "
+                         f"{np.shape(arr)}")
+    from qpolicy.games import check_table
+    p = check_table(p, n_players, name="p")
+    atol = check_positive(atol, "atol")
+    relaxation = npa_relaxation(p.shape[:n_players], p.shape[n_players:], level)
+    # Correlators from p: the Collins–Gisin map is injective and its range is exactly the
+    # non-signaling tables, so a least-squares residual above tolerance means p signals.
+    K = relaxation.correlator_map.toarray()
+    correlators, *_ = np.linalg.lstsq(K, p.ravel(), rcond=None)
+    if np.max(np.abs(K @ correlators - p.ravel())) > ATOL * 100:
+        return False
+    y = cp.Variable(relaxation.n_variables)
+    t = cp.Variable()
+    gamma = _moment_matrix(relaxation, y)
+    constraints = [gamma + t * np.eye(gamma.shape[0]) >> 0,
+                   y[relaxation.correlator_variable.ravel()] == correlators]
+    solver, solver_options = _pick_solver(solver, len(relaxation.monomials), solver_options)
+    shift, *_ = solve(cp.Problem(cp.Minimize(t), constraints), solver,
+                      what=f"NPA level {relaxation.level} membership SDP", **solver_options)
+    return bool(shift <= atol)
