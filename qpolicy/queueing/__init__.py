@@ -4,9 +4,9 @@
 stationary policy (see ``policies``) for a long time and returns averages with confidence
 intervals; ``theory`` has the closed forms and the three frontiers.
 """
-from . import policies
+from . import policies, theory
 from .env import OBSERVATIONS, ParallelRoutingEnv, RoutingEnv
 from .simulate import SimulationStats, simulate
 
 __all__ = ["OBSERVATIONS", "ParallelRoutingEnv", "RoutingEnv", "SimulationStats", "policies",
-           "simulate"]
+           "simulate", "theory"]
