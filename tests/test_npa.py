@@ -1,0 +1,224 @@
+"""NPA hierarchy: reference values, the moment-matrix index maps against explicit operators,
+membership, and errors.  Oracles: Tsirelson's bound, GHZ = 1, the see-saw's explicit Tetra
+strategy (209/324 ≈ 0.64506, the quoted NPA value), and moment matrices of random projective
+strategies computed with matrices."""
+import itertools
+
+import numpy as np
+import pytest
+
+import qpolicy as qp
+from qpolicy import games
+from qpolicy.bounds.npa import in_npa, npa_relaxation, npa_upper_bound
+from qpolicy.bounds.results import SolverError
+
+TSIRELSON = np.cos(np.pi / 8) ** 2
+TETRA_QUANTUM = 0.64506   # quoted (Viola & Mironowicz 2024); the see-saw reaches 0.6450617284
+
+
+@pytest.mark.parametrize("level", [1, "1+AB", 2])
+@pytest.mark.parametrize("positivity", [True, False])
+def test_chsh_is_tsirelson_at_every_level(level, positivity):
+    bound = npa_upper_bound(games.chsh(), level=level, positivity=positivity)
+    assert bound.value == pytest.approx(TSIRELSON, abs=1e-7)
+    assert (bound.kind, bound.level, bound.solver, bound.status) == (
+        "npa", str(level), "CLARABEL", "optimal")
+    gamma = bound.moment_matrix
+    assert gamma.shape == (bound.details["size"],) * 2
+    assert np.allclose(gamma, gamma.T) and gamma[0, 0] == pytest.approx(1.0)
+    assert np.linalg.eigvalsh(gamma).min() > -1e-7
+    table = bound.details["table"]
+    assert np.allclose(table.sum(axis=(0, 1)), 1.0)
+    assert np.sum(games.chsh().weights * table) == pytest.approx(bound.value, abs=1e-9)
+
+
+@pytest.mark.parametrize("level", [1, "1+AB", 2])
+def test_ghz_three_players_is_one(level):
+    bound = npa_upper_bound(games.ghz(), level=level)
+    assert bound.value == pytest.approx(1.0, abs=1e-6)
+
+
+def test_level_one_gets_extra_monomials_only_when_needed():
+    # 3 players: level 1 cannot express <ABC>, so B·C products are added (2 ops each: 4)
+    assert npa_relaxation((2, 2, 2), (2, 2, 2), 1).extra_monomials == 4
+    assert npa_relaxation((2, 2), (2, 2), 1).extra_monomials == 0
+    assert npa_relaxation((2, 2, 2), (2, 2, 2), "1+AB").extra_monomials == 0
+
+
+def test_level_sizes_match_counting():
+    # Tetra: 4 questions x 2 Collins-Gisin operators = 8 per party
+    assert len(npa_relaxation((3, 3), (4, 4), 1).monomials) == 1 + 8 + 8
+    assert len(npa_relaxation((3, 3), (4, 4), "1+AB").monomials) == 9 * 9
+    # level 2: 1 + 16 + 8*8 (AB) + 2 * (8*8 - 8*2) (same-party, same-question pairs reduce)
+    assert len(npa_relaxation((3, 3), (4, 4), 2).monomials) == 1 + 16 + 64 + 2 * 48
+
+
+def test_positivity_rows_tighten_level_one_with_three_answers():
+    with_rows = npa_upper_bound(games.tetra(), level=1, positivity=True)
+    textbook = npa_upper_bound(games.tetra(), level=1, positivity=False)
+    assert with_rows.details["positivity_rows"] and not textbook.details["positivity_rows"]
+    assert with_rows.value < textbook.value - 0.01          # measured 0.6500 vs 0.6944
+    assert with_rows.value >= TETRA_QUANTUM - 1e-6
+
+
+def test_tetra_local_level_one_matches_quoted_value():
+    bound = npa_upper_bound(games.tetra(), level="1+AB")
+    assert bound.solver == "SCS"                             # 81 monomials: above Clarabel's cap
+    assert not bound.details["positivity_rows"]              # implied at 1+AB
+    assert bound.value == pytest.approx(TETRA_QUANTUM, abs=5e-6)
+    assert bound.value >= 209 / 324 - 1e-6                   # an explicit strategy reaches it
+
+
+@pytest.mark.slow
+def test_cube_local_level_one_matches_quoted_value():
+    bound = npa_upper_bound(games.cube(), level="1+AB")
+    assert bound.value == pytest.approx(0.32253, abs=5e-6)
+    assert bound.value >= 209 / 648 - 1e-6
+
+
+# -- the index maps against explicit operators ----------------------------------------------------
+
+def _random_projective(rng, n_questions, n_answers, d):
+    """Projective measurements (q, m, d, d): a random basis per question, split into m groups."""
+    out = np.zeros((n_questions, n_answers, d, d), dtype=complex)
+    for x in range(n_questions):
+        U, _ = np.linalg.qr(rng.standard_normal((d, d)) + 1j * rng.standard_normal((d, d)))
+        groups = np.array_split(np.arange(d), n_answers)
+        for a, cols in enumerate(groups):
+            out[x, a] = U[:, cols] @ U[:, cols].conj().T
+    return out
+
+
+def _true_moment_matrix(relaxation, psi, povms, dims):
+    def lift(k, op):
+        factors = [np.eye(d) for d in dims]
+        factors[k] = op
+        out = factors[0]
+        for f in factors[1:]:
+            out = np.kron(out, f)
+        return out
+
+    def operator(word):
+        out = np.eye(int(np.prod(dims)), dtype=complex)
+        for k, x, a in word:
+            out = out @ lift(k, povms[k][x, a])
+        return out
+
+    ops = [operator(w) @ psi for w in relaxation.monomials]
+    return np.array([[u.conj() @ v for v in ops] for u in ops])
+
+
+@pytest.mark.parametrize("n_answers, n_questions, d, level", [
+    ((3, 3), (2, 2), 3, 1), ((3, 3), (2, 2), 3, "1+AB"), ((3, 3), (2, 2), 3, 2),
+    ((2, 3), (2, 3), 2, 2), ((2, 2, 2), (2, 2, 2), 2, 1), ((2, 2, 2), (2, 2, 2), 2, 2),
+    ((2, 2, 2), (2, 2, 2), 2, "1+AB")])
+def test_index_maps_agree_with_a_random_complex_strategy(n_answers, n_questions, d, level):
+    """Entries the relaxation identifies are equal (in real part: w ~ w†) for real operators,
+    zero entries are zero, Re Γ is PSD (so the real relaxation is valid), and the table map
+    reproduces the Born rule."""
+    rng = np.random.default_rng(7)
+    n = len(n_answers)
+    povms = [_random_projective(rng, q, m, d) for m, q in zip(n_answers, n_questions)]
+    psi = rng.standard_normal(d ** n) + 1j * rng.standard_normal(d ** n)
+    psi /= np.linalg.norm(psi)
+    relaxation = npa_relaxation(n_answers, n_questions, level)
+    gamma = _true_moment_matrix(relaxation, psi, povms, [d] * n)
+    ev = relaxation.entry_variable
+    assert np.allclose(gamma[ev < 0], 0, atol=1e-12)
+    y = np.zeros(relaxation.n_variables)
+    y[ev[ev >= 0]] = gamma.real[ev >= 0]
+    assert np.allclose(gamma.real[ev >= 0], y[ev[ev >= 0]], atol=1e-12)     # classes agree
+    assert y[relaxation.identity_variable] == pytest.approx(1.0)
+    assert np.linalg.eigvalsh(gamma.real).min() > -1e-12
+    table = qp.born(np.outer(psi, psi.conj()), povms)
+    assert np.allclose(relaxation.table_map @ y, table.ravel(), atol=1e-12)
+
+
+def test_identification_by_word_and_adjoint():
+    """<E_{0|0} E_{0|1}> and <E_{0|1} E_{0|0}> are complex conjugates: one real variable."""
+    relaxation = npa_relaxation((2, 2), (2, 2), 2)
+    index = {w: i for i, w in enumerate(relaxation.monomials)}
+    a0, a1 = (0, 0, 0), (0, 1, 0)
+    ev = relaxation.entry_variable
+    assert ev[index[(a0,)], index[(a1,)]] == ev[index[(a1,)], index[(a0,)]]
+    assert ev[index[(a0,)], index[(a0,)]] == ev[index[()], index[(a0,)]]          # P² = P
+    # same question, different answers: orthogonal (needs 3 answers: 2 operators per question)
+    relaxation3 = npa_relaxation((3, 3), (1, 1), 1)
+    idx3 = {w: i for i, w in enumerate(relaxation3.monomials)}
+    assert relaxation3.entry_variable[idx3[((0, 0, 0),)], idx3[((0, 0, 1),)]] == -1
+
+
+# -- membership -----------------------------------------------------------------------------------
+
+def _chsh_quantum_table():
+    z, x = np.diag([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
+
+    def basis(obs):
+        return np.stack([(np.eye(2) + obs) / 2, (np.eye(2) - obs) / 2])
+
+    alice = np.stack([basis(z), basis(x)])
+    bob = np.stack([basis((z + x) / np.sqrt(2)), basis((z - x) / np.sqrt(2))])
+    return qp.born(qp.bell_state(), [alice, bob])
+
+
+def _pr_box():
+    a, b, x, y = np.indices((2, 2, 2, 2))
+    return ((a ^ b) == (x & y)) / 2.0
+
+
+def test_in_npa_accepts_quantum_and_local_tables():
+    quantum = _chsh_quantum_table()
+    assert games.chsh().value(quantum) == pytest.approx(TSIRELSON)
+    assert in_npa(quantum) and in_npa(quantum, level="1+AB") and in_npa(quantum, level=2)
+    deterministic = np.zeros((2, 2, 2, 2))
+    deterministic[0, 1] = 1.0
+    assert in_npa(deterministic)
+    rng = np.random.default_rng(3)
+    povms = [_random_projective(rng, 2, 3, 3) for _ in range(2)]
+    psi = rng.standard_normal(9) + 1j * rng.standard_normal(9)
+    psi /= np.linalg.norm(psi)
+    assert in_npa(qp.born(np.outer(psi, psi.conj()), povms), level="1+AB")
+
+
+def test_in_npa_rejects_beyond_tsirelson_and_signaling():
+    assert not in_npa(_pr_box())
+    beyond = 0.9 * _chsh_quantum_table() + 0.1 * _pr_box()       # value 0.868 > Tsirelson
+    assert not in_npa(beyond) and not in_npa(beyond, level=2)
+    signaling = np.zeros((2, 2, 2, 2))
+    for xx, yy in itertools.product(range(2), range(2)):
+        signaling[yy, 0, xx, yy] = 1.0                          # Alice outputs Bob's question
+    assert not in_npa(signaling)
+
+
+def test_three_player_born_table_is_in_npa():
+    rng = np.random.default_rng(5)
+    povms = [_random_projective(rng, 2, 2, 2) for _ in range(3)]
+    table = qp.born(qp.ghz_state(3), povms)
+    assert in_npa(table, level=1)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("level", [0, -1, "3+AB", "one", True, 1.5, None])
+def test_unknown_levels_are_rejected(level):
+    with pytest.raises(ValueError, match="level"):
+        npa_upper_bound(games.chsh(), level=level)
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="game"):
+        npa_upper_bound(np.zeros((2, 2, 2, 2)))
+    with pytest.raises(TypeError, match="positivity"):
+        npa_upper_bound(games.chsh(), positivity="yes")
+    with pytest.raises(ValueError, match="p must"):
+        in_npa(np.full((2, 2, 2), 0.5))
+    with pytest.raises(ValueError, match="p must"):
+        in_npa(np.full((2, 2, 2, 2), 0.3))                         # not normalized
+    with pytest.raises(ValueError, match="n_answers"):
+        npa_relaxation((2, 0), (2, 2))
+
+
+def test_solver_failure_raises_with_status():
+    with pytest.raises(SolverError) as info:
+        npa_upper_bound(games.tetra(), level=1, solver="CLARABEL", max_iter=2)
+    assert info.value.status not in (None, "optimal")
