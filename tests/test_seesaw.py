@@ -1,0 +1,100 @@
+"""See-saw lower bounds: reaching the known quantum values, the certified Born-rule value, the
+POVM step against an SDP, reproducibility and errors."""
+import cvxpy as cp
+import numpy as np
+import pytest
+
+import qpolicy as qp
+from qpolicy import games
+from qpolicy.bounds.seesaw import _improve_party, _povm_gap, seesaw_lower_bound
+
+TSIRELSON = np.cos(np.pi / 8) ** 2
+
+
+@pytest.mark.parametrize("game, dim, target", [
+    (games.chsh(), 2, TSIRELSON),
+    (games.ghz(), 2, 1.0),
+    (games.tetra(), 3, 0.64506),        # NPA "1+AB" value (quoted to 5 digits)
+    (games.cube(), 3, 0.32253),
+])
+def test_reaches_the_npa_bound(game, dim, target):
+    bound = seesaw_lower_bound(game, dim, restarts=3, seed=1)
+    assert bound.value == pytest.approx(target, abs=1e-4 if target < 0.7 else 1e-9)
+    assert bound.details["n_reached_best"] == 3                 # no stalls from these starts
+    assert bound.status == "converged"
+    assert bound.details["povm_gap"] < 1e-8                     # a true see-saw fixed point
+
+
+def test_value_is_the_born_value_of_the_returned_strategy():
+    game = games.tetra()
+    bound = seesaw_lower_bound(game, 3, restarts=2, seed=0)
+    rho, povms = bound.strategy["state"], bound.strategy["povms"]
+    assert qp.is_density_matrix(rho) and np.linalg.matrix_rank(rho, tol=1e-9) == 1
+    assert all(qp.is_povm(M) for M in povms)
+    assert [M.shape for M in povms] == [(4, 3, 3, 3)] * 2
+    assert bound.value == game.value(qp.born(rho, povms))
+    assert bound.value == pytest.approx(209 / 324, abs=1e-9)    # exact value of the optimum
+
+
+def test_dimension_one_is_a_classical_strategy():
+    bound = seesaw_lower_bound(games.chsh(), 1, restarts=5, seed=0)
+    assert bound.value == pytest.approx(0.75, abs=1e-12)
+
+
+def test_mixed_local_dimensions_and_generators():
+    game = games.chsh()
+    a = seesaw_lower_bound(game, (2, 3), restarts=2, seed=np.random.default_rng(4))
+    b = seesaw_lower_bound(game, (2, 3), restarts=2, seed=np.random.default_rng(4))
+    assert a.value == b.value and np.array_equal(a.strategy["state"], b.strategy["state"])
+    assert [M.shape[-1] for M in a.strategy["povms"]] == [2, 3]
+    assert a.value == pytest.approx(TSIRELSON, abs=1e-9)
+
+
+def test_polar_step_reaches_the_povm_sdp_optimum_and_the_gap_bound_is_rigorous():
+    """Oracle: the POVM subproblem max Σ tr(M_a T_a) solved as an SDP by Clarabel."""
+    rng = np.random.default_rng(2)
+    q, m, d = 2, 3, 3
+    H = rng.standard_normal((q, m, d, d)) + 1j * rng.standard_normal((q, m, d, d))
+    T = (H + H.conj().swapaxes(-1, -2)) / 2
+    B = np.linalg.qr(rng.standard_normal((q, m * d, d)) + 0j)[0].reshape(q, m, d, d)
+    M0 = B.conj().swapaxes(-1, -2) @ B
+
+    def objective(M):
+        return np.einsum("xaij,xaji->x", M, T).real
+
+    B1 = _improve_party(B, T, steps=1)
+    M1 = B1.conj().swapaxes(-1, -2) @ B1
+    assert np.all(objective(M1) >= objective(M0) - 1e-12)          # MM never decreases
+    B_final = _improve_party(B, T, steps=2000)
+    M = B_final.conj().swapaxes(-1, -2) @ B_final
+    assert qp.is_povm(M[0]) and qp.is_povm(M[1])
+    for x in range(q):
+        Ms = [cp.Variable((d, d), hermitian=True) for _ in range(m)]
+        sdp = cp.Problem(cp.Maximize(sum(cp.real(cp.trace(T[x, a] @ Ms[a])) for a in range(m))),
+                         [sum(Ms) == np.eye(d)] + [Ma >> 0 for Ma in Ms])
+        sdp.solve(solver="CLARABEL")
+        gap_before = _povm_gap(T[x:x + 1], M0[x:x + 1])
+        assert sdp.value - objective(M0)[x] <= gap_before + 1e-7       # the bound is valid
+        assert objective(M)[x] == pytest.approx(sdp.value, abs=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"dim": 0}, ValueError), ({"dim": (2, 2, 2)}, ValueError), ({"dim": 2.0}, TypeError),
+    ({"dim": 2, "restarts": 0}, ValueError), ({"dim": 2, "seed": "x"}, TypeError),
+    ({"dim": 2, "tol": -1.0}, ValueError), ({"dim": 2, "iterations": 0}, ValueError),
+])
+def test_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        seesaw_lower_bound(games.chsh(), **kwargs)
+
+
+def test_game_must_be_a_game():
+    with pytest.raises(TypeError, match="game"):
+        seesaw_lower_bound(np.zeros((2, 2, 2, 2)), 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("game, dim", [(games.tetra(), 3), (games.cube(), 3)])
+def test_paper_size_restarts_all_reach_the_optimum(game, dim):
+    bound = seesaw_lower_bound(game, dim, restarts=30, seed=0)
+    assert bound.details["n_reached_best"] == 30
