@@ -214,6 +214,37 @@ def test_ghz_quantum_table_is_nonlocal():
         pytest.approx(certificate.local_bound, abs=1e-12)
 
 
+def test_compact_and_cutting_planes_agree():
+    rng = np.random.default_rng(9)
+    tetra_ns = nonsignaling_value(games.tetra()).strategy.clip(0)
+    tetra_ns /= tetra_ns.sum(axis=(0, 1), keepdims=True)
+    tetra_mixture = 0.2 * tetra_ns + 0.8 * random_local_table(rng, (3, 3, 4, 4), 3)
+    for table in (tsirelson_table(), pr_box(), ghz_quantum_table(), tetra_mixture):
+        compact = bell_certificate(table, method="compact")
+        cutting = bell_certificate(table, method="cutting_planes")
+        assert cutting.solver == "HIGHS" and compact.solver == "CLARABEL"
+        assert cutting.violation == pytest.approx(compact.violation, abs=LP_TOL)
+        assert not in_local_polytope(table, method="cutting_planes")
+    local = random_local_table(rng, (3, 3, 4, 4), 4)
+    assert bell_certificate(local, method="cutting_planes") is None
+    assert in_local_polytope(local, method="cutting_planes")
+    with pytest.raises(ValueError, match="method"):
+        bell_certificate(local, method="simplex")
+
+
+@pytest.mark.slow
+def test_cube_sized_table_gets_a_certificate_by_cutting_planes():
+    game = games.cube()
+    ns = nonsignaling_value(game).strategy.clip(0)
+    ns /= ns.sum(axis=(0, 1), keepdims=True)
+    best = classical_value(game)
+    table = 0.3 * ns + 0.7 * deterministic_table(best.strategy, game.n_answers)
+    certificate = bell_certificate(table)                  # auto: too big for the compact LP
+    assert certificate is not None
+    # the game itself, scaled to |B| <= 1 (max mu V = 1/64), is a feasible Bell functional
+    assert certificate.violation >= 64 * (game.value(table) - 5 / 16) - LP_TOL
+
+
 def test_signaling_table_is_caught():
     p = np.zeros((2, 2, 2, 2))
     for a, x, y in np.ndindex(2, 2, 2):
