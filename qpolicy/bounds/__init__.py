@@ -11,6 +11,8 @@ does not reach an optimal status raises :class:`SolverError`.
 from qpolicy.bounds.results import DEFAULT_SOLVER, Bound, SolverError  # noqa: F401
 from qpolicy.bounds.classical import classical_value, deterministic_table  # noqa: F401
 from qpolicy.bounds.nonsignaling import nonsignaling_value  # noqa: F401
+from qpolicy.bounds.npa import in_npa, npa_relaxation, npa_upper_bound  # noqa: F401
+from qpolicy.bounds.seesaw import seesaw_lower_bound  # noqa: F401
 from qpolicy.bounds.membership import (  # noqa: F401
     BellInequality, bell_certificate, classify, in_local_polytope, is_factorized, is_nonsignaling,
     local_distance, nonsignaling_violation)
