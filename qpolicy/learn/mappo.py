@@ -116,6 +116,8 @@ class MAPPOConfig:
     pid_d_smoothing: float = 0.9
     pid_d_delay: int = 5
     lambda_init: float = 0.0
+    warmup_steps: int = 0            # steps run with the initial policy before learning, so a
+                                     # continuing task (queues start empty) starts near stationarity
     # --- bookkeeping ---
     best_smoothing: float = 0.9      # EMA of batch reward/cost used to pick the best iterate
     checkpoint_every: int = 10       # iterations between checkpoints (when a path is given)
@@ -139,6 +141,7 @@ def _check_config(config, n_actions):
     for name in ("n_advice", "dim", "updates", "n_steps", "epochs", "minibatches", "pid_d_delay",
                  "checkpoint_every", "log_every"):
         check_int(getattr(config, name), f"config.{name}", minimum=1)
+    check_int(config.warmup_steps, "config.warmup_steps", minimum=0)
     if not 0.0 <= config.gamma < 1.0:
         raise ValueError(f"config.gamma must be in [0, 1), got {config.gamma}")
     if not 0.0 <= config.gae_lambda <= 1.0:
@@ -613,6 +616,8 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
         best = dict(ck["best"], params=ck["best_params"])
         start = int(ck["next_update"])
 
+    if start == 0 and config.warmup_steps > 0:
+        _, obs, state = _collect(env, agent, params, obs, state, rng, config.warmup_steps)
     N, T = len(obs), config.n_steps
     batch_size = N * T
     mb_size = max(1, batch_size // config.minibatches)
