@@ -1,12 +1,13 @@
 """Classical (shared-randomness) and non-signaling values: qpolicy vs toqito, in one run.
 
-    python benchmarks/bench_classical.py [--peer-timeout 300] [--repeats 3]
+    python benchmarks/bench_classical.py [--peer-python PYTHON] [--peer-timeout 300] [--repeats 3]
 
 For each game it times qpolicy's exact enumeration with best response, its compact
 local-polytope LP and its non-signaling LP (best of ``--repeats``, peak Python memory by
 tracemalloc), and — when toqito is installed — toqito's ``classical_value`` and
 ``nonsignaling_value`` on the same arrays (via ``NonlocalGame.to_toqito``), each in a fresh
-subprocess with a time limit.  Prints values, times and the ratio peer time / our time.
+subprocess with a time limit (``--peer-python``: the interpreter that has toqito, e.g. a
+separate benchmark venv; default this one).  Prints values, times and the ratio peer time / our time.
 toqito handles two players only, so GHZ is timed for qpolicy alone.
 """
 import argparse
@@ -60,21 +61,19 @@ def time_ours(function, game, repeats):
     return value, best, peak
 
 
-def toqito_version():
-    try:
-        from importlib.metadata import version
-        import toqito  # noqa: F401
-        return version("toqito")
-    except ImportError:
-        return None
+def toqito_version(python):
+    out = subprocess.run([python, "-c", "import importlib.metadata as m, toqito; "
+                                        "print(m.version('toqito'))"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else None
 
 
-def time_peer(game, method, timeout):
+def time_peer(python, game, method, timeout):
     prob_mat, pred_mat = game.to_toqito()
     with tempfile.NamedTemporaryFile(suffix=".npz") as fh:
         np.savez(fh.name, prob_mat=prob_mat, pred_mat=pred_mat)
         try:
-            out = subprocess.run([sys.executable, "-c", PEER_SCRIPT, fh.name, method],
+            out = subprocess.run([python, "-c", PEER_SCRIPT, fh.name, method],
                                  capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return None, f"> {timeout:.0f} s (stopped)"
@@ -86,10 +85,12 @@ def time_peer(game, method, timeout):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peer-python", default=sys.executable,
+                        help="Python interpreter with toqito installed (default: this one)")
     parser.add_argument("--peer-timeout", type=float, default=300.0)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    peer = toqito_version()
+    peer = toqito_version(args.peer_python)
     print(f"toqito: {peer or 'not installed (peer columns skipped)'}")
     header = (f"{'game':<6} {'bound':<14} {'qpolicy':>12} {'time s':>8} {'peak MB':>8} "
               f"{'toqito':>12} {'time s':>12} {'ratio':>8} {'|diff|':>9}")
@@ -101,7 +102,8 @@ def main():
             value, seconds, peak = time_ours(function, game, args.repeats)
             row = f"{name:<6} {bound:<14} {value:>12.8f} {seconds:>8.3f} {peak / 2**20:>8.1f}"
             if peer and bound in PEER_METHOD and game.n_players == 2:
-                peer_value, peer_seconds = time_peer(game, PEER_METHOD[bound], args.peer_timeout)
+                peer_value, peer_seconds = time_peer(args.peer_python, game, PEER_METHOD[bound],
+                                                     args.peer_timeout)
                 if peer_value is None:
                     row += f" {'-':>12} {peer_seconds:>12}"
                 else:
