@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import scipy.linalg
 from autograd import grad
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from qpolicy.linalg import (
-    DIVIDED_DIFFERENCES, eigh, expmh, hermitian_part, inv_sqrtmh, logmh, spectral_apply, sqrtmh,
+    DIVIDED_DIFFERENCES, eigh, eigh_2x2, expmh, hermitian_part, inv_sqrtmh, logmh, spectral_apply,
+    sqrtmh,
 )
 
 FUNCTIONS = {  # name -> (our primitive, scipy oracle, needs positive definite input)
@@ -199,3 +200,34 @@ def test_outside_domain_is_rejected(fun, H):
 
 def test_sqrt_accepts_rounding_level_negative_eigenvalues():
     np.testing.assert_allclose(sqrtmh(np.diag([4.0, -1e-17])), np.diag([2.0, 0.0]), atol=0)
+
+
+hermitian_entries = st.floats(-1e3, 1e3, allow_nan=False)
+
+
+@given(st.tuples(hermitian_entries, hermitian_entries, hermitian_entries, hermitian_entries),
+       st.booleans())
+@example((4e-304, 4e-304, 2e-320, -5e-320), True)            # subnormal off-diagonal
+def test_closed_form_2x2_eigh_matches_lapack(entries, complex_):
+    a, c, re, im = entries
+    H = np.array([[a, re + 1j * im * complex_], [re - 1j * im * complex_, c]])
+    if not complex_:
+        H = H.real
+    w, U = eigh_2x2(H)
+    assert np.isrealobj(U) == (not complex_)
+    scale = max(np.abs(H).max(), 1e-300)
+    # both are backward stable (error a few ulps of ‖H‖ each), so they differ by up to ~8 ulps
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(H), rtol=0, atol=8 * np.finfo(float).eps * scale)
+    assert w[0] <= w[1]
+    np.testing.assert_allclose(U.conj().T @ U, np.eye(2), atol=4e-16)
+    np.testing.assert_allclose(spectral_apply(U, w), H, rtol=0, atol=8 * np.finfo(float).eps * scale)
+
+
+def test_closed_form_2x2_eigh_at_ties_and_batched():
+    w, U = eigh_2x2(np.zeros((3, 2, 2)))
+    np.testing.assert_array_equal(w, 0.0)
+    np.testing.assert_allclose(U.conj().swapaxes(-1, -2) @ U, np.broadcast_to(np.eye(2), U.shape), atol=0)
+    H = hermitian_part(np.random.default_rng(8).normal(size=(4, 3, 2, 2)) + 1j)
+    w, U = eigh(H)                                  # eigh dispatches d = 2 to the closed form
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(H), atol=1e-14)
+    np.testing.assert_allclose(spectral_apply(U, w), H, atol=1e-14)
