@@ -107,8 +107,32 @@ def test_horizon_truncates_and_resets_with_true_final_observation():
             np.testing.assert_array_equal(obs[:, :, 1:], 0.0)       # reset: Δt 0, queues empty
             np.testing.assert_array_equal(env.state, 0.0)
             np.testing.assert_array_equal(obs[:, :, 0], final[:, :, 0])   # the fresh pair
+            np.testing.assert_array_equal(info["final_state"][:, :2], final[:, 0, 2:4])
         else:
             assert not truncated.any() and "final_obs" not in info
+
+
+def test_get_state_set_state_continues_bit_for_bit():
+    n = 1 << 14                                  # small random blocks: crosses block borders
+    env = RoutingEnv(n_envs=n, horizon=7, observe=("job", "dt", "queues"))
+    env.reset(seed=9)
+    rng = np.random.default_rng(0)
+    actions = [rng.integers(0, 2, (n, 2)) for _ in range(60)]
+    for a in actions[:25]:
+        env.step(a)
+    saved = env.get_state()
+    first = [env.step(a) for a in actions[25:]]
+    other = RoutingEnv(n_envs=n, horizon=7, observe=("job", "dt", "queues"))
+    other.set_state(saved)
+    second = [other.step(a) for a in actions[25:]]
+    for (o1, r1, c1, _, t1, i1), (o2, r2, c2, _, t2, i2) in zip(first, second):
+        np.testing.assert_array_equal(o1, o2)
+        np.testing.assert_array_equal(r1, r2)
+        np.testing.assert_array_equal(c1, c2)
+        np.testing.assert_array_equal(t1, t2)
+        np.testing.assert_array_equal(i1["state"], i2["state"])
+    with pytest.raises(ValueError, match="shape"):
+        RoutingEnv(n_envs=3).set_state(saved)
 
 
 def test_observation_features_and_central_state():

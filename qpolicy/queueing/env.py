@@ -26,6 +26,8 @@ a handful of whole-array operations and no Python loop over copies.
 
 Reference: App. H of the paper; the model is that of da Silva & Wehner (2026).
 """
+import json
+
 import numpy as np
 
 from ..validation import as_generator, check_int, check_positive
@@ -167,6 +169,7 @@ class RoutingEnv:
     def _draw_block(self):
         """Exogenous randomness for the next ``self._block`` steps of every copy."""
         rng, n, block = self._rng, self.n_envs, self._block
+        self._block_rng_state = json.dumps(rng.bit_generator.state)   # to redraw on set_state
         self._jobs = rng.standard_exponential((block, 2, n)) / self.service_rate
         self._gaps = rng.standard_exponential((block, n)) / self.arrival_rate
         # Two fair coins per step, unpacked from random bytes (8 coins per byte).
@@ -205,15 +208,43 @@ class RoutingEnv:
         self._x = self._jobs[0]
         return self.observation()
 
+    def get_state(self):
+        """Everything needed to continue this run bit for bit: a dict of arrays and a string.
+
+        The random block in use is not stored; :meth:`set_state` redraws it from the saved
+        generator state (so a checkpoint is small).
+        """
+        if self._rng is None:
+            raise RuntimeError("call reset(seed=...) before get_state()")
+        return {"q": self._q.copy(), "T_idle": self._T_idle.copy(),
+                "dt_prev": self._dt_prev.copy(), "t": self._t.copy(), "k": self._k,
+                "block_rng": self._block_rng_state}
+
+    def set_state(self, state):
+        """Restore a :meth:`get_state` dict (same n_envs); the env continues where it was."""
+        n = self.n_envs
+        q = np.asarray(state["q"], dtype=float)
+        if q.shape != (2, n):
+            raise ValueError(f"state['q'] must have shape (2, {n}), got {q.shape}")
+        if self._rng is None:
+            self._rng = np.random.default_rng()       # its state is overwritten just below
+        self._rng.bit_generator.state = json.loads(state["block_rng"])
+        self._draw_block()
+        self._k = check_int(int(state["k"]), "state['k']", minimum=0)
+        self._x = self._jobs[self._k]
+        self._q, self._T_idle = q.copy(), np.array(state["T_idle"], dtype=float)
+        self._dt_prev = np.array(state["dt_prev"], dtype=float)
+        self._t = np.array(state["t"], dtype=np.int64)
+
     def step(self, actions):
         """Route the current pair; returns ``obs, reward, cost, terminated, truncated, info``.
 
         ``info``: ``"state"`` the central state after the step, ``"servers"`` the executed
         servers ``(n_envs, 2)`` (after the relabeling coin), ``"dt"`` the elapsed Δt,
         ``"second_is_0"`` whether router 0's customer was served second if co-routed, and, if
-        any copy hit the horizon, ``"final_obs"`` the true last observation of those copies
-        (which are then reset in place: q = 0, Δt-feature 0; the fresh pair is their first
-        observation).
+        any copy hit the horizon, ``"final_obs"`` and ``"final_state"`` the true last
+        observation and central state of those copies (which are then reset in place: q = 0,
+        Δt-feature 0; the fresh pair is their first observation).
         """
         if self._rng is None:
             raise RuntimeError("call reset(seed=...) before step()")
@@ -251,6 +282,7 @@ class RoutingEnv:
             truncated = self._t >= self.horizon
             if truncated.any():
                 info["final_obs"] = self.observation()
+                info["final_state"] = self.central_state()
                 self._q[:, truncated] = 0.0
                 self._T_idle[:, truncated] = 0.0
                 self._dt_prev = np.where(truncated, 0.0, self._dt_prev)
