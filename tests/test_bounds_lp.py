@@ -13,7 +13,7 @@ from qpolicy.bounds import (SolverError, bell_certificate, classical_value, clas
                             deterministic_table, in_local_polytope, is_factorized,
                             is_nonsignaling, local_distance, nonsignaling_value,
                             nonsignaling_violation)
-from qpolicy.bounds.nonsignaling import nonsignaling_operators
+from qpolicy.bounds.nonsignaling import collins_gisin_map, nonsignaling_operators
 from qpolicy.policies import check_policy_table
 
 #: Tolerance for values computed by an interior-point LP solver (Clarabel reaches ~1e-8).
@@ -101,7 +101,26 @@ def test_enumeration_equals_brute_force_and_lp(game):
     assert game.value(deterministic_table(exact.strategy, game.n_answers)) == \
         pytest.approx(brute, abs=1e-12)
     assert classical_value(game, method="lp").value == pytest.approx(brute, abs=LP_TOL)
-    assert nonsignaling_value(game).value >= brute - LP_TOL
+    ns = nonsignaling_value(game).value
+    assert ns >= brute - LP_TOL
+    assert nonsignaling_value(game, method="marginals", solver="HIGHS").value == \
+        pytest.approx(ns, abs=LP_TOL)
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 2, 2), (3, 2, 2, 4), (2, 3, 2, 3, 2, 2),
+                                   (2, 2, 2, 2, 2, 2, 2, 2)])
+def test_collins_gisin_map_spans_exactly_the_nonsignaling_subspace(shape):
+    n = len(shape) // 2
+    T = collins_gisin_map(shape[:n], shape[n:]).toarray()
+    normalization, no_signaling = nonsignaling_operators(shape[:n], shape[n:])
+    # every T c with c[0] = 1 is normalized and non-signaling ...
+    np.testing.assert_array_equal(no_signaling @ T, 0)
+    np.testing.assert_array_equal(normalization @ T[:, 0], 1)
+    np.testing.assert_array_equal(normalization @ T[:, 1:], 0)
+    # ... T is injective, and its range has the dimension of the non-signaling subspace
+    constraints = np.vstack([normalization.toarray(), no_signaling.toarray()])
+    assert np.linalg.matrix_rank(T) == T.shape[1]
+    assert T.shape[1] == T.shape[0] - np.linalg.matrix_rank(constraints) + 1
 
 
 # -- non-signaling check: two implementations ---------------------------------------------------
@@ -282,6 +301,8 @@ def test_bad_arguments():
         classical_value(games.chsh(), method="brute")
     with pytest.raises(TypeError, match="game"):
         nonsignaling_value(np.ones((2, 2, 2, 2)))
+    with pytest.raises(ValueError, match="method"):
+        nonsignaling_value(games.chsh(), method="vertices")
     for function in (in_local_polytope, bell_certificate, classify, local_distance):
         with pytest.raises(ValueError, match="p"):
             function(np.full((2, 2, 2), 0.5))                  # odd number of axes

@@ -78,8 +78,11 @@ def deterministic_table(strategy, n_answers):
         raise ValueError(f"strategy must have one function per player ({len(n_answers)}), "
                          f"got {len(strategy)}")
     table = np.ones(())
-    for f, n_a in zip(strategy, n_answers):
+    for k, (f, n_a) in enumerate(zip(strategy, n_answers)):
         f = np.asarray(f)
+        if f.ndim != 1 or f.dtype.kind not in "iu" or f.size == 0 or f.min() < 0 or f.max() >= n_a:
+            raise ValueError(f"strategy[{k}] must be a 1-d integer array of answers in "
+                             f"range({n_a}), got {f!r}")
         local = np.zeros((n_a, f.size))
         local[f, np.arange(f.size)] = 1.0
         table = np.multiply.outer(table, local)
@@ -104,11 +107,9 @@ class _ResponderForm:
         self.order = [k for k in range(n) if k != responder] + [responder]
         self.n_answers = tuple(n_answers[k] for k in self.order)
         self.n_questions = tuple(n_questions[k] for k in self.order)
-        log_joint = sum(log_counts[k] for k in self.order[:-1])
-        self.n_joint = math.inf if log_joint > math.log(MAX_ENUMERATED) + 1 else \
-            math.prod(a**q for a, q in zip(self.n_answers[:-1], self.n_questions[:-1]))
-        self.sizes = tuple(a**q for a, q in zip(self.n_answers[:-1], self.n_questions[:-1])) \
-            if self.n_joint != math.inf else None
+        # Python integers: exact however large, so the size checks below cannot overflow
+        self.sizes = tuple(a**q for a, q in zip(self.n_answers[:-1], self.n_questions[:-1]))
+        self.n_joint = math.prod(self.sizes)
 
     def permute(self, table):
         """Reorder a ``[a..., o...]`` array to the responder-last player order."""
@@ -116,13 +117,14 @@ class _ResponderForm:
         return np.transpose(table, self.order + [n + k for k in self.order])
 
     def unpermute(self, table):
+        """Inverse of :meth:`permute`."""
         n = len(self.order)
         inverse = list(np.argsort(self.order))
         return np.transpose(table, inverse + [n + k for k in inverse])
 
     def strategies(self, joint_index):
         """Functions ``f_i[s, o_i]`` of each non-responder for the joint strategy indices ``s``."""
-        per_player = np.unravel_index(joint_index, self.sizes) if self.sizes else ()
+        per_player = np.unravel_index(joint_index, self.sizes) if self.sizes else ()  # 1 player
         functions = []
         for s_i, n_a, n_q in zip(per_player, self.n_answers, self.n_questions):
             powers = n_a ** np.arange(n_q, dtype=np.int64)
@@ -154,7 +156,7 @@ def _axis_shape(k, size, m):
 
 
 def _check_size(form, limit, what):
-    if form.n_joint == math.inf or form.n_joint > limit:
+    if form.n_joint > limit:
         raise ValueError(f"game too large for {what}: the non-responding players have more than "
                          f"{limit:.3g} joint deterministic strategies")
 
