@@ -32,7 +32,9 @@ def parse_args(argv=None):
     p.add_argument("--cells", choices=["both", "entropy", "no-entropy"], default="both",
                    help="entangled cells to train: with and/or without entropy (default: both)")
     p.add_argument("--anneal", type=int, default=None, metavar="STEPS",
-                   help="cosine-anneal α → 0 and lr → lr/10 over STEPS (default: constant, paper)")
+                   help="cosine-anneal α → 0 and lr → lr·FRACTION over STEPS (default: constant, "
+                        "paper)")
+    p.add_argument("--final-lr-fraction", type=float, default=0.1, metavar="FRACTION")
     p.add_argument("--state", choices=["learned", "fixed"], default="learned")
     p.add_argument("--dim", type=int, default=None, help="local dimension (default per game)")
     p.add_argument("--seed", type=int, default=0)
@@ -50,7 +52,8 @@ def main(argv=None):
     entangled_entropies = {"both": [args.entropy, 0.0], "entropy": [args.entropy],
                            "no-entropy": [0.0]}[args.cells]
     common = dict(seeds=args.seeds, steps=args.steps, batch=args.batch, lr=args.lr,
-                  anneal_steps=args.anneal, seed=args.seed, progress=not args.quiet)
+                  anneal_steps=args.anneal, final_lr_fraction=args.final_lr_fraction,
+                  seed=args.seed, progress=not args.quiet)
     cells, started = [], time.perf_counter()
     for name in args.games:
         bounds = study.game_bounds(name, cache=bounds_file)

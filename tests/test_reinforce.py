@@ -154,6 +154,18 @@ def test_same_seed_same_run_and_entropy_runs_share_initializations():
     assert not np.array_equal(a.history[1:], c.history[1:])
 
 
+def test_schedule_is_constant_by_default_and_cosine_annealed_on_request():
+    paper = reinforce.Hyperparameters()
+    assert paper.schedule(0) == paper.schedule(4999) == (0.2, 3e-2)
+    hp = reinforce.Hyperparameters(anneal_steps=100, final_lr_fraction=0.05)
+    assert hp.schedule(0) == (0.2, 3e-2)
+    alpha, lr = hp.schedule(50)                               # half way: cos = 0
+    assert alpha == pytest.approx(0.1) and lr == pytest.approx(3e-2 * (0.05 + 0.95 / 2))
+    assert hp.schedule(100) == hp.schedule(1000) == (0.0, pytest.approx(3e-2 * 0.05))
+    with pytest.raises(ValueError, match="final_lr_fraction"):
+        reinforce.Hyperparameters(final_lr_fraction=2.0)
+
+
 # -- bad input ------------------------------------------------------------------------------------
 
 def test_bad_input_raises_naming_the_argument(tmp_path):

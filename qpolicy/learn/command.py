@@ -38,7 +38,10 @@ def add_arguments(parser):
     parser.add_argument("--entropy", type=float, default=defaults.entropy,
                         help="entropy coefficient α; 0 turns it off (default: %(default)s)")
     parser.add_argument("--anneal", type=int, default=None, metavar="STEPS",
-                        help="cosine-anneal α to 0 and lr to lr/10 over STEPS (default: constant)")
+                        help="cosine-anneal α to 0 and lr to lr·FRACTION over STEPS (default: "
+                             "constant α and lr, as in the paper)")
+    parser.add_argument("--final-lr-fraction", type=float, default=defaults.final_lr_fraction,
+                        metavar="FRACTION", help="see --anneal (default: %(default)s)")
     parser.add_argument("--dim", type=int, default=None,
                         help="local dimension of entangled policies (default: largest answer count)")
     parser.add_argument("--state", choices=STATES, default=defaults.state,
@@ -74,7 +77,8 @@ def run(args):
         out = args.out or f"{game.name}-{args.policy}.npz"
         result = reinforce.train(
             game, policy=args.policy, seeds=args.seeds, steps=args.steps, batch=args.batch,
-            lr=args.lr, entropy=args.entropy, anneal_steps=args.anneal, dim=args.dim,
+            lr=args.lr, entropy=args.entropy, anneal_steps=args.anneal,
+            final_lr_fraction=args.final_lr_fraction, dim=args.dim,
             state=args.state, shared_values=args.shared_values, seed=args.seed, checkpoint=out,
             checkpoint_every=args.checkpoint_every, resume=args.resume, progress=not args.quiet)
     except (ValueError, TypeError, FileNotFoundError) as exc:

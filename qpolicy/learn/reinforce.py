@@ -42,9 +42,6 @@ from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint
 from qpolicy.learn.parameterizations import POLICIES, make_policy
 from qpolicy.validation import check_int, check_positive
 
-#: With ``anneal_steps``, the learning rate decays to this fraction of ``lr``.
-FINAL_LR_FRACTION = 0.1
-
 #: Floor on probabilities inside logarithms (the entropy of a deterministic answer is 0).
 LOG_FLOOR = 1e-300
 
@@ -63,7 +60,8 @@ class Hyperparameters:
     shared_values: int = 4         # shared: number of shared random values λ
     init_scale: float = 1.0        # standard deviation of the initial logits
     anneal_steps: int | None = None  # None: constant α and lr (paper); else cosine decay over
-    #                                  this many steps of α to 0 and of lr to lr·FINAL_LR_FRACTION
+    #                                  this many steps of α to 0 and of lr to lr·final_lr_fraction
+    final_lr_fraction: float = 0.1   # see anneal_steps
     seed: int = 0                  # master seed: initialization, referee and answer sampling
 
     def __post_init__(self):
@@ -82,6 +80,8 @@ class Hyperparameters:
         check_positive(self.init_scale, "init_scale")
         if self.anneal_steps is not None:
             check_int(self.anneal_steps, "anneal_steps", minimum=1)
+        if not 0 < check_positive(self.final_lr_fraction, "final_lr_fraction") <= 1:
+            raise ValueError(f"final_lr_fraction must be in (0, 1], got {self.final_lr_fraction}")
         check_int(self.seed, "seed", minimum=0)
 
     def schedule(self, step):
@@ -89,7 +89,8 @@ class Hyperparameters:
         if self.anneal_steps is None:
             return self.entropy, self.lr
         c = 0.5 * (1.0 + np.cos(np.pi * min(step, self.anneal_steps) / self.anneal_steps))
-        return self.entropy * c, self.lr * (FINAL_LR_FRACTION + (1.0 - FINAL_LR_FRACTION) * c)
+        floor = self.final_lr_fraction
+        return self.entropy * c, self.lr * (floor + (1.0 - floor) * c)
 
     def make_policy(self, game):
         """The parameterization these hyperparameters describe, for ``game``."""
@@ -194,7 +195,7 @@ def train(game, *, checkpoint=None, checkpoint_every=500, resume=False, progress
     """Train ``seeds`` runs of REINFORCE + entropy regularization on ``game``; returns a :class:`Run`.
 
     ``hyperparameters``: the fields of :class:`Hyperparameters` (policy, seeds, steps, batch, lr,
-    entropy, dim, state, shared_values, init_scale, seed).  ``checkpoint``: a ``.npz`` path written
+    entropy, dim, state, shared_values, init_scale, anneal_steps, final_lr_fraction, seed).  ``checkpoint``: a ``.npz`` path written
     atomically every ``checkpoint_every`` steps and at the end; with ``resume=True`` training
     continues from it up to ``steps`` (all other hyperparameters must match).  ``progress``:
     print a progress line to stderr.
@@ -289,7 +290,8 @@ def _load_state(path, game, hp):
     ck = load_checkpoint(path)
     if "hyperparameters" not in ck:
         raise ValueError(f"{os.fspath(path)!r} is not a REINFORCE checkpoint")
-    saved = json.loads(ck["hyperparameters"])
+    # fields added after a checkpoint was written take their defaults
+    saved = {**dataclasses.asdict(Hyperparameters()), **json.loads(ck["hyperparameters"])}
     wanted = dataclasses.asdict(hp)
     mismatched = {k: (saved.get(k), v) for k, v in wanted.items() if k != "steps" and saved.get(k) != v}
     if mismatched:
