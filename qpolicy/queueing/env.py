@@ -170,13 +170,15 @@ class RoutingEnv:
         """Exogenous randomness for the next ``self._block`` steps of every copy."""
         rng, n, block = self._rng, self.n_envs, self._block
         self._block_rng_state = json.dumps(rng.bit_generator.state)   # to redraw on set_state
-        self._jobs = rng.standard_exponential((block, 2, n)) / self.service_rate
-        self._gaps = rng.standard_exponential((block, n)) / self.arrival_rate
+        draws = rng.standard_exponential((block, 3, n))   # x_1, x_2 ~ Exp(μ), Δt ~ Exp(λ)
+        draws[:, :2] *= 1.0 / self.service_rate
+        draws[:, 2] *= 1.0 / self.arrival_rate
+        self._jobs, self._gaps = draws[:, :2], draws[:, 2]
         # Two fair coins per step, unpacked from random bytes (8 coins per byte).
         coins = np.unpackbits(np.frombuffer(rng.bytes(-(-2 * block * n // 8)), np.uint8))
-        coins = coins[:2 * block * n].reshape(2, block, n).view(bool)
-        self._flips = coins[0] if self.balanced else np.zeros((block, n), bool)
-        self._second_is_0 = coins[1]                    # router 0's customer served second
+        coins = coins[:2 * block * n].reshape(2, block, n)
+        self._flips = coins[0] if self.balanced else np.zeros((block, n), np.uint8)
+        self._second_is_0 = coins[1].view(bool)         # router 0's customer served second
         # Extra wait of the second customer of a co-routed pair: the first one's size.
         self._first_size = np.where(self._second_is_0, self._jobs[:, 1], self._jobs[:, 0])
         self._k = 0
@@ -251,27 +253,33 @@ class RoutingEnv:
         a = check_actions(actions, self.n_envs)
         k = self._k
         x, q, dt = self._x, self._q, self._gaps[k]
-        to_1 = a.T != 0                                   # (router, env): sent to server 1
-        if self.balanced:
-            to_1 ^= self._flips[k]                        # eq. (35): flip both, prob. 1/2
-        # Δq of eq. (31).  x - where(to_1, x, 0) is exactly 0 where a job left for server 1.
-        on_1 = np.where(to_1, x, 0.0)
+        # Executed servers as floats 0/1, (router, env); eq. (35) flips both with prob. 1/2.
+        to_1 = (a.T ^ self._flips[k]).astype(float)
+        # Δq of eq. (31); x - x·1 is exactly 0, so a server that got nothing has load 0.
+        on_1 = x * to_1
         on_0 = x - on_1
         load = np.empty_like(q)
         np.add(on_0[0], on_0[1], out=load[0])
         np.add(on_1[0], on_1[1], out=load[1])
         work = np.maximum(q, 0.0)
-        # Each customer waits for the work at its server; a co-routed second one also for the first.
-        wait = np.where(to_1[0], work[1], work[0])
-        wait += np.where(to_1[1], work[1], work[0])
-        wait += np.where(to_1[0] == to_1[1], self._first_size[k], 0.0)
+        # Customer i waits work[server_i] = work_0 + to_1[i]·(work_1 − work_0); a co-routed pair's
+        # second customer also waits the first's size.  n_on_1 = 0 or 2 exactly when co-routed.
+        n_on_1 = to_1[0] + to_1[1]
+        wait = n_on_1 * (work[1] - work[0])
+        wait += 2.0 * work[0]
+        co_routed = n_on_1 - 1.0
+        co_routed *= co_routed
+        wait += co_routed * self._first_size[k]
         cost = 0.5 * wait
-        got_work = load > 0.0
-        q_new = np.where(got_work, work, q)                # eq. (30): an arrival ends idling
+        # eq. (30): an arrival at an idle server (q < 0) restarts it from 0: q + [−q]_+ = work.
+        got_work = np.sign(load)                                   # 1.0 if Δq > 0 else 0.0
+        q_new = work - q
+        q_new *= got_work
+        q_new += q
         q_new += load
         q_new -= dt
         T_new = self.throughput(np.maximum(-q_new, 0.0))
-        per_server = T_new - np.where(got_work, 0.0, self._T_idle)           # eq. (32)
+        per_server = T_new - (1.0 - got_work) * self._T_idle                  # eq. (32)
         reward = per_server[0] + per_server[1]                               # eq. (33)
         self._q, self._T_idle, self._dt_prev = q_new, T_new, dt
         self._t += 1
