@@ -145,8 +145,9 @@ def _read_only(arr):
 
 
 def _sample_categorical(probs, rng):
-    """One draw per row of ``probs`` (rows sum to 1) by inverting the CDF (vectorized)."""
-    cdf = np.cumsum(probs, axis=-1)
+    """One draw per row of ``probs`` (rows sum to 1) by inverting the CDF (vectorized).  Born-rule
+    rounding (entries like −1e-17) is clipped so such answers are never drawn."""
+    cdf = np.cumsum(np.maximum(probs, 0.0), axis=-1)
     u = rng.random(probs.shape[:-1]) * cdf[..., -1]     # scale by the total: no off-by-rounding
     return np.minimum((cdf <= u[..., None]).sum(axis=-1), probs.shape[-1] - 1)
 

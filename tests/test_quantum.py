@@ -183,6 +183,13 @@ def test_partial_trace_rejects(dims, trace_out, fragment):
         qp.partial_trace(qp.bell_state(), dims, trace_out)
 
 
+def test_partial_trace_rejects_bool_and_non_state():
+    with pytest.raises(TypeError, match="trace_out"):
+        qp.partial_trace(qp.bell_state(), (2, 2), True)
+    with pytest.raises(ValueError, match="rho must have 2 dimensions"):
+        qp.partial_trace(np.zeros((1, 4, 4)), (2, 2), 0)
+
+
 # ----------------------------------------------------------------------------------------------
 # Born rule
 # ----------------------------------------------------------------------------------------------
