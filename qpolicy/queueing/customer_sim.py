@@ -147,4 +147,5 @@ def simulate_customers(policy, arrival_rate=0.8, service_rate=1.0, arrivals=10**
         mean_wait=wait, mean_wait_ci=wait_ci, throughput=rate, throughput_ci=rate_ci,
         idle_fraction=idle, idle_fraction_ci=idle_ci, mean_idle=mean_idle,
         mean_idle_ci=mean_idle_ci, split_fraction=float(np.mean(used[:, 0] != used[:, 1])),
-        steps=batch_len * batches, n_envs=1, batches=batches, confidence=confidence)
+        steps=batch_len * batches, n_envs=1, batches=batches, batch_length=batch_len,
+        confidence=confidence)

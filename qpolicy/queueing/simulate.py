@@ -20,7 +20,10 @@ class SimulationStats:
     reward per unit time, both servers together.  ``idle_fraction``: fraction of time a server
     is idle.  ``mean_idle``: mean length of a completed idle period.  ``split_fraction``:
     fraction of pairs routed to different servers (the p of :mod:`.theory`).  ``steps``: arrival
-    epochs used (after warm-up), over ``n_envs`` copies and ``batches`` batch means.
+    epochs used (after warm-up), over ``n_envs`` copies and ``batches`` batch means of
+    ``batch_length`` steps each.  The intervals assume batches much longer than the correlation
+    time of the queue (of the order of 1/(μ(1−√ρ)²) time units, ≈ 90 at λ = 0.8, μ = 1); with
+    many copies and few steps per copy they come out too narrow.
     """
     mean_wait: float
     mean_wait_ci: tuple
@@ -34,6 +37,7 @@ class SimulationStats:
     steps: int
     n_envs: int
     batches: int
+    batch_length: int
     confidence: float
 
 
@@ -119,5 +123,5 @@ def simulate(policy, arrival_rate=0.8, service_rate=1.0, steps=10**6, seed=0, n_
         mean_wait=wait, mean_wait_ci=wait_ci, throughput=rate, throughput_ci=rate_ci,
         idle_fraction=idle, idle_fraction_ci=idle_ci, mean_idle=mean_idle,
         mean_idle_ci=mean_idle_ci, split_fraction=float(sums["split"].sum() / ones.sum()),
-        steps=int(ones.sum()), n_envs=n_envs, batches=per_copy * n_envs,
+        steps=int(ones.sum()), n_envs=n_envs, batches=per_copy * n_envs, batch_length=batch_len,
         confidence=confidence)
