@@ -136,10 +136,20 @@ def _povms(Bs):
     return [B.conj().swapaxes(-1, -2) @ B for B in Bs]
 
 
-def _run(weights, dims, rng, iterations, tol):
-    """One see-saw run from a random start; returns (value, psi, povms, sweeps, converged)."""
-    n_answers, n_questions = weights.shape[:len(dims)], weights.shape[len(dims):]
-    Bs = [_random_isometries(rng, q, m, d) for q, m, d in zip(n_questions, n_answers, dims)]
+def _deterministic_isometries(strategy, n_answers, dims):
+    """``B[x, f(x)] = 1``: every party answers ``f_k(x)`` with certainty (a classical start)."""
+    Bs = []
+    for f, m, d in zip(strategy, n_answers, dims):
+        B = np.zeros((len(f), m, d, d), dtype=complex)
+        B[np.arange(len(f)), np.asarray(f)] = np.eye(d)
+        Bs.append(B)
+    return Bs
+
+
+def _run(weights, dims, Bs, iterations, tol):
+    """One see-saw run from the isometries ``Bs``; returns (value, psi, povms, sweeps,
+    converged).  The value never decreases from sweep to sweep (exact state step, MM POVM step)."""
+    Bs = list(Bs)
     value, converged = -np.inf, False
     for sweep in range(1, iterations + 1):
         povms = _povms(Bs)
@@ -156,7 +166,8 @@ def _run(weights, dims, rng, iterations, tol):
     return value, psi, _povms(Bs), sweep, converged
 
 
-def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-10):
+def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-10,
+                       classical_start=True):
     r"""Best value over ``restarts`` see-saw runs with local dimension ``dim``: a certified
     lower bound on the quantum value of ``game`` (any number of players).
 
@@ -168,13 +179,18 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
     seed : int or ``numpy.random.Generator``.
     iterations : maximum sweeps per restart (a sweep: best state, then each party's POVMs).
     tol : a run stops when a sweep improves its value by less than this.
+    classical_start : also run once from an optimal deterministic strategy
+        (:func:`qpolicy.bounds.classical_value`).  The see-saw never decreases the value, so the
+        result is then never below the classical value (that start is itself a fixed point: it
+        guarantees, it does not explore).
 
     Returns a :class:`~qpolicy.bounds.results.Bound` with ``kind="seesaw"``, ``value`` = the
     Born-rule value of the returned strategy (recomputed with :func:`qpolicy.born` and
     ``game.value``), ``strategy = {"state": rho, "povms": [M_1, ..., M_n]}`` (``rho`` a pure
     density matrix on ``⊗ C^{d_k}``, ``M_k`` of shape ``(questions, answers, d_k, d_k)``),
     ``status`` "converged" or "iteration_limit" (of the best run), and ``details``:
-    ``restart_values``, ``n_reached_best`` (restarts within :data:`REACHED_TOL` of the best),
+    ``restart_values`` (random starts), ``n_reached_best`` (random starts within
+    :data:`REACHED_TOL` of the best), ``classical_start_value``,
     ``sweeps``, ``povm_gap`` (what a better POVM of any one player could still gain, bounded
     rigorously; ~0 at a see-saw fixed point), ``dims``.
     """
@@ -191,9 +207,17 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
     rng = as_generator(seed, "seed")
     weights = np.asarray(game.question_dist) * np.asarray(game.predicate)
 
-    runs = [_run(weights, dims, rng, iterations, tol) for _ in range(restarts)]
+    n_answers, n_questions = game.n_answers, game.n_questions
+    runs = [_run(weights, dims, [_random_isometries(rng, q, m, d) for q, m, d in
+                                 zip(n_questions, n_answers, dims)], iterations, tol)
+            for _ in range(restarts)]
     values = np.array([run[0] for run in runs])
-    best = int(np.argmax(values))
+    if classical_start:
+        from qpolicy.bounds.classical import classical_value
+        strategy = classical_value(game).strategy
+        runs.append(_run(weights, dims, _deterministic_isometries(strategy, n_answers, dims),
+                         iterations, tol))
+    best = int(np.argmax([run[0] for run in runs]))
     _, psi, povms, sweeps, converged = runs[best]
     rho = np.outer(psi, psi.conj())
     certified = float(game.value(born(rho, povms)))
@@ -203,9 +227,10 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
         status="converged" if converged else "iteration_limit",
         strategy={"state": rho, "povms": povms}, seconds=time.perf_counter() - start,
         details={"restart_values": values,
-                 "n_reached_best": int(np.sum(values >= values.max() - REACHED_TOL)),
+                 "n_reached_best": int(np.sum(values >= runs[best][0] - REACHED_TOL)),
                  "sweeps": [run[3] for run in runs], "povm_gap": gap, "dims": dims,
-                 "restarts": restarts})
+                 "restarts": restarts,
+                 "classical_start_value": runs[-1][0] if classical_start else None})
 
 
 def _check_dims(dim, n):
