@@ -221,3 +221,29 @@ def test_bin_means_are_conditional_means():
 def test_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def routing_game(costs, nu):
+    """The fixed-p problem as a weighted XOR game of the project's games/bounds machinery:
+    payoff (ν − c_ij) when the routers co-route, uniform bins (Lagrangian of E[s] = 1 − p)."""
+    n = len(costs)
+    same = np.eye(2)[:, :, None, None]
+    return qpolicy.games.NonlocalGame(same * (nu - costs)[None, None], np.full((n, n), 1 / n**2))
+
+
+@pytest.mark.parametrize("nu", [0.5, 1.5, 3.0])
+def test_lagrangian_values_match_the_bounds_package(nu):
+    """Third method: max E[s(ν − c)] by qpolicy.bounds (classical enumeration and NPA level 1)
+    equals the Legendre transform of our frontiers."""
+    from qpolicy.bounds import classical_value, npa_upper_bound
+    n = 4
+    costs = theory.binned_costs(n, 0.8, MU)
+    game = routing_game(costs, nu)
+    mass = np.arange(n * n + 1) / n**2          # every vertex of the binned local polytope
+    shared, _ = theory.shared_randomness_extra(1 - mass, costs)
+    assert classical_value(game).value == pytest.approx(np.max(nu * mass - shared), abs=1e-12)
+    npa = npa_upper_bound(game, level=1)
+    table = npa.details["table"]
+    m_star = float(np.mean(table[0, 0] + table[1, 1]))
+    ent, _ = theory.entangled_extra(np.array([1 - m_star]), costs)
+    assert npa.value == pytest.approx(nu * m_star - ent[0], abs=1e-6)
