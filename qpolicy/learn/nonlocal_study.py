@@ -65,12 +65,15 @@ def game_bounds(name, cache=None):
 
 def train_cell(name, policy="entangled", entropy=0.2, folder=None, progress=True,
                **hyperparameters):
-    """Train one cell; with ``folder`` it is checkpointed there and resumed if already present."""
+    """Train one cell; with ``folder`` it is checkpointed there and resumed if already present
+    (cells with an annealed schedule are stored under their own name)."""
     checkpoint = None
     resume = False
     if folder is not None:
         os.makedirs(folder, exist_ok=True)
-        checkpoint = os.path.join(folder, cell_name(name, policy, entropy) + ".npz")
+        anneal = hyperparameters.get("anneal_steps")
+        suffix = f"-anneal{anneal}" if anneal else ""
+        checkpoint = os.path.join(folder, cell_name(name, policy, entropy) + suffix + ".npz")
         resume = os.path.exists(checkpoint)
     return reinforce.train(make_game(name), policy=policy, entropy=entropy,
                            checkpoint=checkpoint, resume=resume, progress=progress,
