@@ -37,7 +37,8 @@ from qpolicy.bounds.results import Bound, solve
 from qpolicy.games import NonlocalGame
 
 __all__ = ["classical_value", "deterministic_table", "best_deterministic", "local_polytope_map",
-           "local_polytope_constraints", "MAX_ENUMERATED", "MAX_LP_VARIABLES"]
+           "local_polytope_constraints", "local_polytope_size", "MAX_ENUMERATED",
+           "MAX_LP_VARIABLES"]
 
 #: Most joint deterministic strategies of the non-responding players that are enumerated.
 MAX_ENUMERATED = 10**7
@@ -155,12 +156,6 @@ def _axis_shape(k, size, m):
     return tuple(size if j == k else 1 for j in range(m))
 
 
-def _check_size(form, limit, what):
-    if form.n_joint > limit:
-        raise ValueError(f"game too large for {what}: the non-responding players have more than "
-                         f"{limit:.3g} joint deterministic strategies")
-
-
 # -- method 1: enumeration with best response ---------------------------------------------------
 
 def _enumerate(game):
@@ -181,7 +176,9 @@ def best_deterministic(weights):
     """
     n = weights.ndim // 2
     form = _ResponderForm(weights.shape[:n], weights.shape[n:])
-    _check_size(form, MAX_ENUMERATED, "enumeration")
+    if form.n_joint > MAX_ENUMERATED:
+        raise ValueError(f"game too large for enumeration: the non-responding players have "
+                         f"{form.n_joint:.3g} > {MAX_ENUMERATED:.3g} joint deterministic strategies")
     weights = form.permute(weights)
     per_strategy = form.n_answers[-1] * form.n_questions[-1] * math.prod(form.n_questions[:-1])
     chunk = max(1, _CHUNK_ENTRIES // per_strategy)
@@ -203,6 +200,12 @@ def best_deterministic(weights):
 
 # -- method 2: LP over the local polytope -------------------------------------------------------
 
+def local_polytope_size(n_answers, n_questions):
+    """Number of variables ``S_-r * A_r * O_r`` of the compact local-polytope LP."""
+    form = _ResponderForm(n_answers, n_questions)
+    return form.n_joint * form.n_answers[-1] * form.n_questions[-1]
+
+
 def local_polytope_map(n_answers, n_questions):
     """The compact local-polytope parameterization ``p = A r`` (see the module docstring).
 
@@ -211,13 +214,12 @@ def local_polytope_map(n_answers, n_questions):
     and the :class:`_ResponderForm`.  Local tables are exactly ``A r`` with ``r ≥ 0`` and
     ``sum_{a_r} r[s, a_r, o_r] = q_s`` independent of ``o_r``, ``sum_s q_s = 1``.
     """
-    form = _ResponderForm(n_answers, n_questions)
-    _check_size(form, MAX_LP_VARIABLES, "the local-polytope LP")
-    n_a, n_q = form.n_answers[-1], form.n_questions[-1]
-    n_vars = form.n_joint * n_a * n_q
+    n_vars = local_polytope_size(n_answers, n_questions)
     if n_vars > MAX_LP_VARIABLES:
         raise ValueError(f"game too large for the local-polytope LP: {n_vars} variables > "
                          f"{MAX_LP_VARIABLES}")
+    form = _ResponderForm(n_answers, n_questions)
+    n_a, n_q = form.n_answers[-1], form.n_questions[-1]
     table_shape = form.n_answers + form.n_questions
     m = len(form.order) - 1
     joint = np.arange(form.n_joint, dtype=np.int64)
