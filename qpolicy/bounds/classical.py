@@ -177,8 +177,8 @@ def best_deterministic(weights):
     n = weights.ndim // 2
     form = _ResponderForm(weights.shape[:n], weights.shape[n:])
     if form.n_joint > MAX_ENUMERATED:
-        raise ValueError(f"game too large for enumeration: the non-responding players have "
-                         f"{form.n_joint:.3g} > {MAX_ENUMERATED:.3g} joint deterministic strategies")
+        raise ValueError(f"game too large for enumeration: the non-responding players have more "
+                         f"than {MAX_ENUMERATED:.3g} joint deterministic strategies")
     weights = form.permute(weights)
     per_strategy = form.n_answers[-1] * form.n_questions[-1] * math.prod(form.n_questions[:-1])
     chunk = max(1, _CHUNK_ENTRIES // per_strategy)
