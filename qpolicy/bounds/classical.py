@@ -216,8 +216,8 @@ def local_polytope_map(n_answers, n_questions):
     """
     n_vars = local_polytope_size(n_answers, n_questions)
     if n_vars > MAX_LP_VARIABLES:
-        raise ValueError(f"game too large for the local-polytope LP: {n_vars} variables > "
-                         f"{MAX_LP_VARIABLES}")
+        raise ValueError(f"game too large for the local-polytope LP: more than "
+                         f"{MAX_LP_VARIABLES:.3g} variables")
     form = _ResponderForm(n_answers, n_questions)
     n_a, n_q = form.n_answers[-1], form.n_questions[-1]
     table_shape = form.n_answers + form.n_questions
