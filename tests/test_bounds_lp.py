@@ -154,8 +154,8 @@ def pr_box():
     return p
 
 
-def tsirelson_table():
-    """CHSH with the Bell state and the measurements of App. D.4.1 (eqs. 21–24).
+def tsirelson_povms():
+    """The measurements of App. D.4.1 (eqs. 21–24) for Alice and Bob.
 
     Bob's printed off-diagonals sin 2θ are not projectors; the projector onto (cos θ, ±sin θ)
     has off-diagonal ±sin θ cos θ, which is what is used here.
@@ -167,7 +167,12 @@ def tsirelson_table():
     bob = np.array([[[[c * c, s * c], [s * c, s * s]], [[s * s, -s * c], [-s * c, c * c]]],
                     [[[c * c, -s * c], [-s * c, s * s]], [[s * s, s * c], [s * c, c * c]]]],
                    dtype=complex)
-    return qp.born(qp.bell_state(), [alice, bob])
+    return [alice, bob]
+
+
+def tsirelson_table():
+    """CHSH with the Bell state and the App. D.4.1 measurements: wins with cos²(π/8)."""
+    return qp.born(qp.bell_state(), tsirelson_povms())
 
 
 def ghz_quantum_table():
@@ -296,6 +301,10 @@ def test_classify_each_class():
     shared = 0.5 * (deterministic_table([np.array([0, 0])] * 2, (2, 2))
                     + deterministic_table([np.array([1, 1])] * 2, (2, 2)))
     assert not is_factorized(shared) and classify(shared) == "shared_randomness"
+    # with the explicit Born strategy the table is certified quantum
+    assert classify(tsirelson_table(), strategy=(qp.bell_state(), tsirelson_povms())) == "quantum"
+    with pytest.raises(ValueError, match="strategy does not produce p"):
+        classify(pr_box(), strategy=(qp.bell_state(), tsirelson_povms()))
     try:
         from qpolicy.bounds.npa import in_npa  # noqa: F401
     except ImportError:

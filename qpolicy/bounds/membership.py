@@ -35,6 +35,7 @@ from qpolicy.bounds.classical import (best_deterministic, deterministic_table,
                                       local_polytope_size)
 from qpolicy.bounds.results import Bound, SolverError, solve
 from qpolicy.policies import check_policy_table, is_nonsignaling, nonsignaling_violation
+from qpolicy.quantum import born
 from qpolicy.validation import ATOL
 
 __all__ = ["BellInequality", "nonsignaling_violation", "is_nonsignaling", "local_distance",
@@ -229,30 +230,50 @@ def is_factorized(p, atol=ATOL):
     return float(np.max(np.abs(product.transpose(order) - p))) <= atol
 
 
-def classify(p, level=1, solver=None, atol=ATOL):
+def classify(p, level=1, solver=None, atol=ATOL, strategy=None):
     """The smallest class of F ⊂ SR ⊂ Q ⊂ NS ⊂ C that the available tests certify for ``p``.
 
     Returns one of
 
     * ``"factorized"`` — a product of independent local policies (class F);
     * ``"shared_randomness"`` — in the local polytope (SR), not factorized;
+    * ``"quantum"`` — non-local, and ``strategy = (rho, povms)`` is given and produces ``p`` by
+      the Born rule (within ``atol``): an explicit quantum strategy certifies class Q;
     * ``f"npa{level}"`` (e.g. ``"npa1"``, ``"npa1+AB"``) — non-local and inside the NPA
-      relaxation at ``level``: *consistent with* a quantum strategy (Q), not a proof of one;
+      relaxation at ``level``, no strategy given: *consistent with* a quantum strategy (Q), not
+      a proof of one;
     * ``"nonsignaling"`` — non-signaling, non-local, and excluded from the quantum set by NPA at
       ``level`` (post-quantum, like the PR box).  If the NPA module is not installed this
       reads "non-signaling and non-local" and a warning says that Q was not tested;
     * ``"signaling"`` — a conditional table that violates eq. (5) (class C only).
 
-    ``atol`` is the tolerance of the non-signaling and factorization checks (locality uses
-    :data:`LOCAL_ATOL`); LPs and SDPs use ``solver`` (default Clarabel).
+    ``atol`` is the tolerance of the non-signaling, factorization and Born-rule checks (locality
+    uses :data:`LOCAL_ATOL`); LPs and SDPs use ``solver`` (defaults as in
+    :func:`in_local_polytope` and ``npa.in_npa``).  Raises ``ValueError`` if ``strategy`` does not
+    produce ``p``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from qpolicy.bounds import classify
+    >>> classify(np.full((2, 2, 2, 2), 0.25))         # independent fair coins
+    'factorized'
     """
     p = check_policy_table(p)
+    if strategy is not None:
+        rho, povms = strategy
+        gap = float(np.max(np.abs(born(rho, povms) - p)))
+        if gap > atol:
+            raise ValueError(f"strategy does not produce p: max |born(rho, povms) - p| = "
+                             f"{gap:.3g} > atol = {atol:g}")
     if not is_nonsignaling(p, atol=atol):
         return "signaling"
     if is_factorized(p, atol=atol):
         return "factorized"
     if in_local_polytope(p, solver=solver):
         return "shared_randomness"
+    if strategy is not None:
+        return "quantum"
     try:
         from qpolicy.bounds.npa import in_npa
     except ImportError:
