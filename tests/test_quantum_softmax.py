@@ -191,14 +191,13 @@ def test_accuracy_table_beyond_30():
     """Measures the table quoted in qpolicy.quantum's docstring (run: pytest -m slow -s):
     forward error over 100 POVMs and gradient error over 8 cases per scale."""
     print("\nscale  forward max  forward median  gradient max  gradient median")
-    forward_bound = {100.0: 1e-12}
-    gradient_bound = {10.0: 1e-9, 20.0: 1e-7, 30.0: 1e-5}
+    gradient_bound = {10.0: 1e-11, 20.0: 1e-8}        # beyond 20: measured, not guaranteed
     for scale in (10.0, 20.0, 30.0, 40.0, 50.0, 100.0):
         errors = max_error_vs_reference(scale, n_per_shape=20, seed=100 + int(scale))
         g = gradient_errors_vs_reference(scale, n=8, seed=200 + int(scale))
         print(f"{scale:5.0f}  {errors.max():.1e}      {np.median(errors):.1e}         "
               f"{g.max():.1e}       {np.median(g):.1e}", flush=True)
-        assert errors.max() <= forward_bound.get(scale, 1e-12)
+        assert errors.max() <= 1e-12
         assert g.max() <= gradient_bound.get(scale, np.inf)
 
 
