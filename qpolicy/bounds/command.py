@@ -133,5 +133,10 @@ def _summary(results):
     if not lower or not upper:
         return "summary: not enough bounds computed to bracket the quantum value"
     (low, low_label), (high, high_label) = max(lower), min(upper)
-    return (f"summary: {low:.8f} ({low_label}) <= quantum value <= {high:.8f} ({high_label}); "
-            f"largest possible quantum advantage {high - low:.3g}")
+    line = (f"summary: {low:.8f} ({low_label}) <= quantum value <= {high:.8f} ({high_label}), "
+            f"gap {high - low:.2g}")
+    if "classical (enumeration)" in results:
+        classical = results["classical (enumeration)"].value
+        line += (f"; quantum advantage over classical between {low - classical:.6g} and "
+                 f"{high - classical:.6g}")
+    return line
