@@ -267,3 +267,20 @@ def test_coordinator_policy_gradient_estimates_the_exact_gradient():
     cosine = e @ g / np.linalg.norm(e) / np.linalg.norm(g)
     assert cosine > 0.99, cosine                 # measured 0.99995 (norm ratio 0.999)
     assert np.linalg.norm(g) == pytest.approx(np.linalg.norm(e), rel=0.05)
+
+
+def test_checkpointing_needs_env_state_methods(tmp_path):
+    class NoStateEnv(CHSHEnv):
+        get_state = None
+    with pytest.raises(TypeError, match="get_state"):
+        train(NoStateEnv(4), MAPPOConfig(**FAST), checkpoint=tmp_path / "x.npz", log=None)
+
+
+def test_resume_without_a_checkpoint_file_starts_fresh(tmp_path):
+    config = MAPPOConfig(**{**FAST, "updates": 2})
+    fresh = train(CHSHEnv(16), config, seed=3, log=None)
+    resumed = train(CHSHEnv(16), config, seed=3, checkpoint=tmp_path / "new.npz", resume=True,
+                    log=None)
+    for k in fresh.params:
+        assert np.array_equal(fresh.params[k], resumed.params[k])
+    assert (tmp_path / "new.npz").exists()

@@ -62,6 +62,7 @@ A. Stooke, J. Achiam, P. Abbeel, ICML 2020 (PID Lagrangian); Gardiner et al. (20
 """
 import dataclasses
 import json
+import os
 import string
 import time
 from dataclasses import dataclass
@@ -584,10 +585,15 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
     ``seed``: int or Generator (initial parameters, env reset seed, sampling, minibatches);
     ``init_params``: warm start (e.g. the previous run of a chain) instead of fresh parameters;
     ``checkpoint``: ``.npz`` path written atomically every ``config.checkpoint_every`` iterations
-    and at the end; ``resume=True`` continues from it bit for bit (the env must be constructed
-    identically and provide ``get_state``/``set_state``); ``log``: progress-line sink or None.
+    and at the end (the env must provide ``get_state``/``set_state``); ``resume=True`` continues
+    from that file bit for bit if it exists (same env construction and seed), else starts fresh;
+    ``log``: progress-line sink or None.
     """
     rng = as_generator(seed, "seed")
+    if checkpoint is not None and not (callable(getattr(env, "get_state", None))
+                                       and callable(getattr(env, "set_state", None))):
+        raise TypeError(f"checkpointing needs env.get_state() and env.set_state(); "
+                        f"{type(env).__name__} has no such methods (pass checkpoint=None)")
     obs = np.asarray(env.reset(seed=int(rng.integers(2 ** 62))), dtype=float)
     if obs.ndim != 3:
         raise ValueError(f"env.reset must return obs of shape (n_envs, n_agents, obs_dim), "
@@ -604,7 +610,7 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
     history = {k: [] for k in LOG_KEYS}
     best = {"score": -np.inf, "update": -1, "params": params, "ema_reward": 0.0, "ema_cost": 0.0}
     start = 0
-    if resume and checkpoint is not None:
+    if resume and checkpoint is not None and os.path.exists(checkpoint):
         ck = load_checkpoint(checkpoint)
         params, opt_state = ck["params"], ck["adam"]
         opt_state["t"] = np.array(opt_state["t"], dtype=np.int64)
