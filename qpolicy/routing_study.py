@@ -71,8 +71,8 @@ class Study:
 
     @classmethod
     def quick(cls, **changes):
-        return cls(**{**dict(limits=(5.5, 5.9, 6.3), initial_runs=2, updates_initial=8,
-                             updates_chain=4, sim_steps=300_000), **changes})
+        return cls(**{**dict(limits=(5.5, 5.9, 6.3), initial_runs=2, updates_initial=6,
+                             updates_chain=3, n_envs=128, sim_steps=300_000), **changes})
 
     @classmethod
     def full(cls, **changes):
