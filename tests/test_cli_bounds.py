@@ -91,3 +91,12 @@ def test_console_entry_point():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert float(rows(result.stdout)["classical (enumeration)"]) == 0.75
+
+
+@pytest.mark.skipif(not (HAS_SEESAW and HAS_NPA), reason="see-saw / NPA modules not present")
+def test_seesaw_row_and_bracketing_summary(capsys):
+    assert main(["bounds", "chsh", "--seesaw-dim", "2", "--restarts", "3", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert float(rows(out)["see-saw (d=2, 3 restarts)"]) == pytest.approx(0.8535533906, abs=1e-4)
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("summary:") and "quantum advantage over classical" in summary
