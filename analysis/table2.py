@@ -35,6 +35,8 @@ def parse_args(argv=None):
                    help="cosine-anneal α → 0 and lr → lr·FRACTION over STEPS (default: constant, "
                         "paper)")
     p.add_argument("--final-lr-fraction", type=float, default=0.1, metavar="FRACTION")
+    p.add_argument("--baseline", action="store_true",
+                   help="leave-one-out baseline in the estimator (not in the paper)")
     p.add_argument("--state", choices=["learned", "fixed"], default="learned")
     p.add_argument("--dim", type=int, default=None, help="local dimension (default per game)")
     p.add_argument("--seed", type=int, default=0)
@@ -53,6 +55,7 @@ def main(argv=None):
                            "no-entropy": [0.0]}[args.cells]
     common = dict(seeds=args.seeds, steps=args.steps, batch=args.batch, lr=args.lr,
                   anneal_steps=args.anneal, final_lr_fraction=args.final_lr_fraction,
+                  baseline=args.baseline,
                   seed=args.seed, progress=not args.quiet)
     cells, started = [], time.perf_counter()
     for name in args.games:

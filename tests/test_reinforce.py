@@ -63,11 +63,14 @@ def test_sampled_answers_follow_the_table():
 
 # -- the estimator against the exact gradient -----------------------------------------------------
 
-@pytest.mark.parametrize("game, policy_name, entropy",
-                         [(games.chsh(), "entangled", 0.2), (games.chsh(), "entangled", 0.0),
-                          (games.ghz(), "entangled", 0.2), (games.tetra(), "shared", 0.2)],
-                         ids=["chsh-q-ent", "chsh-q", "ghz-q-ent", "tetra-sr-ent"])
-def test_estimator_mean_matches_the_exact_gradient(game, policy_name, entropy):
+@pytest.mark.parametrize("game, policy_name, entropy, baseline",
+                         [(games.chsh(), "entangled", 0.2, False),
+                          (games.chsh(), "entangled", 0.0, False),
+                          (games.ghz(), "entangled", 0.2, False),
+                          (games.tetra(), "shared", 0.2, False),
+                          (games.tetra(), "entangled", 0.2, True)],
+                         ids=["chsh-q-ent", "chsh-q", "ghz-q-ent", "tetra-sr-ent", "tetra-q-base"])
+def test_estimator_mean_matches_the_exact_gradient(game, policy_name, entropy, baseline):
     """E[∇Ĵ] = ∇(J + αH) (eq. 17-20): each parameter's sample mean over independent batches lies
     within 5 standard errors of the exact autograd gradient of the table-level objective."""
     policy = make_policy(game, policy_name)
@@ -80,7 +83,7 @@ def test_estimator_mean_matches_the_exact_gradient(game, policy_name, entropy):
 
     exact = grad(objective)(params)
     referee, rng = game.referee(5), np.random.default_rng(6)
-    samples = [reinforce.policy_gradient(policy, params, referee, rng, 64, entropy)[0]
+    samples = [reinforce.policy_gradient(policy, params, referee, rng, 64, entropy, baseline)[0]
                for _ in range(200)]
     power = 0.0
     for k, g in exact.items():

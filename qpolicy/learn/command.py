@@ -42,6 +42,8 @@ def add_arguments(parser):
                              "constant α and lr, as in the paper)")
     parser.add_argument("--final-lr-fraction", type=float, default=defaults.final_lr_fraction,
                         metavar="FRACTION", help="see --anneal (default: %(default)s)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="subtract a leave-one-out batch-mean baseline (not in the paper)")
     parser.add_argument("--dim", type=int, default=None,
                         help="local dimension of entangled policies (default: largest answer count)")
     parser.add_argument("--state", choices=STATES, default=defaults.state,
@@ -78,7 +80,7 @@ def run(args):
         result = reinforce.train(
             game, policy=args.policy, seeds=args.seeds, steps=args.steps, batch=args.batch,
             lr=args.lr, entropy=args.entropy, anneal_steps=args.anneal,
-            final_lr_fraction=args.final_lr_fraction, dim=args.dim,
+            final_lr_fraction=args.final_lr_fraction, baseline=args.baseline, dim=args.dim,
             state=args.state, shared_values=args.shared_values, seed=args.seed, checkpoint=out,
             checkpoint_every=args.checkpoint_every, resume=args.resume, progress=not args.quiet)
     except (ValueError, TypeError, FileNotFoundError) as exc:
