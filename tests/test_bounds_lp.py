@@ -215,6 +215,12 @@ def test_tsirelson_table_violates_its_bell_certificate():
     brute = all_deterministic_values(certificate.coefficients)
     assert brute.max() == pytest.approx(certificate.local_bound, abs=1e-12)
     assert np.all(np.abs(certificate.coefficients) <= 1 + 1e-7)
+    # CHSH-like: the CHSH correlator functional B = (-1)^(a+b+xy) has local bound 2 and value
+    # 2√2 on this table; it is feasible (|B| <= 1), and the optimal certificate does no better
+    chsh_functional = np.fromfunction(lambda a, b, x, y: (-1.0) ** (a + b + x * y), (2, 2, 2, 2))
+    assert all_deterministic_values(chsh_functional).max() == pytest.approx(2.0, abs=1e-12)
+    assert np.sum(chsh_functional * table) == pytest.approx(2 * np.sqrt(2), abs=1e-12)
+    assert certificate.violation == pytest.approx(2 * np.sqrt(2) - 2, abs=LP_TOL)
     # LP duality: the best violation with |B| <= 1 is the L1 distance to the local polytope
     assert certificate.violation == pytest.approx(local_distance(table).value, abs=LP_TOL)
 
