@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import qpolicy as qp
@@ -93,7 +93,6 @@ def small_games(draw):
     return games.NonlocalGame(predicate, mu / mu.sum())
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_games())
 def test_enumeration_equals_brute_force_and_lp(game):
     exact = classical_value(game)
@@ -193,7 +192,7 @@ def random_local_table(rng, shape, n_mixed):
     return table
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=15)   # fewer than the profile's: each example solves two LPs
 @given(st.sampled_from([(2, 2, 2, 2), (3, 2, 2, 3), (2, 2, 2, 2, 2, 2)]), st.integers(1, 6),
        st.integers(0, 2**32 - 1))
 def test_mixtures_of_deterministic_strategies_are_local(shape, n_mixed, seed):
