@@ -1,0 +1,323 @@
+"""``qpolicy verify``: is this policy table really beyond shared randomness?
+
+Given a joint policy ``p[a_1..a_n, o_1..o_n] = p(a | o)`` — written by hand, by
+``qpolicy train``, or by any other code — :func:`verify` runs every test of the hierarchy
+F ⊂ SR ⊂ Q ⊂ NS ⊂ C (paper §3, Prop. 2) that :mod:`qpolicy.bounds` provides and collects the
+answers in one :class:`Report`:
+
+1. validity as a conditional distribution (entries ≥ 0, each question tuple sums to 1);
+2. non-signaling (eq. (5)): the largest change of a marginal when another player's question
+   changes;
+3. shared randomness (eq. (4)): the L1 distance to the local polytope, and for a non-local table
+   a Bell inequality ``<B, q> ≤ local bound`` that every shared-randomness table satisfies and
+   ``p`` violates — an independently checkable certificate, its local bound recomputed exactly
+   by enumeration;
+4. the NPA test at ``level`` (failing it proves ``p`` is not quantum);
+5. the class :func:`qpolicy.bounds.classify` assigns;
+6. with a game: ``p``'s value beside the classical value, the NPA upper bound and the
+   non-signaling value, and the normalized advantage
+   ``(value - classical) / (NPA bound - classical)`` (the paper's Table 2 measure).
+
+The command line is a thin wrapper around the same function::
+
+    qpolicy verify table.npy
+    qpolicy verify chsh-entangled.npz                       # a file written by qpolicy train
+    qpolicy verify p.npz --game chsh --certificate-out bell.npz
+    qpolicy verify p.npz --game rendezvous --edges "0-1,1-2,2-0" --level 1+AB
+
+Example
+-------
+>>> import numpy as np
+>>> from qpolicy.verify import verify
+>>> pr_box = np.zeros((2, 2, 2, 2))
+>>> for a, b, x, y in np.ndindex(2, 2, 2, 2):
+...     pr_box[a, b, x, y] = 0.5 * ((a ^ b) == (x & y))
+>>> report = verify(pr_box)
+>>> report.classification, report.in_npa
+('nonsignaling', False)
+
+Reference: N. Brunner et al., "Bell nonlocality", Rev. Mod. Phys. 86, 419 (2014).
+"""
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from qpolicy.bounds import (BellInequality, SolverError, bell_certificate, classical_value,
+                            classify, local_distance, nonsignaling_value, npa_upper_bound)
+from qpolicy.bounds.membership import COMPACT_LP_LIMIT, LOCAL_ATOL, _compact_size
+from qpolicy.bounds.npa import in_npa
+from qpolicy.games import NonlocalGame
+from qpolicy.policies import check_policy_table, nonsignaling_violation
+from qpolicy.validation import ATOL
+
+__all__ = ["Report", "verify", "load_table", "save_certificate"]
+
+#: A table is called non-signaling when eq. (5) holds within this (the tolerance ``classify``
+#: uses, so the report and the class agree).
+NONSIGNALING_ATOL = ATOL
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything :func:`verify` found out about a policy table; ``str(report)`` reads it out.
+
+    ``min_entry`` / ``max_normalization_error``: validity (``p`` passed the conditional-
+    distribution check within ``qpolicy.validation.ATOL``); ``nonsignaling_violation``: eq. (5);
+    ``local_distance``: L1 distance to the local polytope (``None`` for tables too large for the
+    compact LP — then ``local`` rests on the certificate, equal to the distance by LP duality);
+    ``certificate``: a violated Bell inequality, ``None`` iff ``local``; ``in_npa``: passed the
+    NPA test at ``npa_level``; ``classification``: :func:`qpolicy.bounds.classify`'s answer.
+    With a game: ``value``, ``classical_value``, ``npa_bound``, ``nonsignaling_value`` and
+    ``normalized_advantage`` (``None`` when the NPA bound equals the classical value).
+    """
+    shape: tuple
+    min_entry: float
+    max_normalization_error: float
+    nonsignaling_violation: float
+    nonsignaling: bool
+    local_distance: Optional[float]
+    local: bool
+    certificate: Optional[BellInequality]
+    npa_level: object
+    in_npa: bool
+    classification: str
+    game: Optional[str] = None
+    value: Optional[float] = None
+    classical_value: Optional[float] = None
+    npa_bound: Optional[float] = None
+    nonsignaling_value: Optional[float] = None
+    normalized_advantage: Optional[float] = None
+    seconds: float = 0.0
+
+    @property
+    def beyond_shared_randomness(self):
+        """True iff a violated Bell inequality certifies that no shared randomness produces p."""
+        return self.certificate is not None
+
+    def __str__(self):
+        n = len(self.shape) // 2
+        lines = [f"policy table p[a_1..a_{n}, o_1..o_{n}] of shape {self.shape} ({n} players)",
+                 f"  valid conditional distribution   yes (min entry {self.min_entry:.3g}, "
+                 f"max |sum_a p(a|o) - 1| {self.max_normalization_error:.3g})",
+                 f"  non-signaling (eq. 5)            {_yes(self.nonsignaling)} (largest marginal "
+                 f"change {self.nonsignaling_violation:.3g})"]
+        distance = ("too large for the distance LP" if self.local_distance is None
+                    else f"L1 distance {self.local_distance:.6g}")
+        lines.append(f"  shared randomness (local)        {_yes(self.local)} ({distance})")
+        if self.certificate is not None:
+            c = self.certificate
+            lines += [f"  Bell inequality certificate      <B, q> <= {c.local_bound:.6g} for every "
+                      f"shared-randomness q",
+                      f"    value <B, p>                   {c.value:.6g}",
+                      f"    violation                      {c.violation:.6g}"]
+        lines += [f"  NPA level {str(self.npa_level):<22} {'passes' if self.in_npa else 'fails'}"
+                  f"{'' if self.in_npa else ' (p is not quantum)'}",
+                  f"  class                            {self.classification} "
+                  f"({CLASS_MEANING[_class_key(self.classification)]})"]
+        if self.game is not None:
+            lines += [f"  game {self.game}",
+                      f"    value of p                     {self.value:.6f}",
+                      f"    classical value                {self.classical_value:.6f}",
+                      f"    {'NPA bound, level ' + str(self.npa_level):<31}{self.npa_bound:.6f}",
+                      f"    non-signaling value            {self.nonsignaling_value:.6f}"]
+            advantage = ("undefined (NPA bound = classical value)"
+                         if self.normalized_advantage is None
+                         else f"{100 * self.normalized_advantage:.2f} %")
+            lines.append(f"    normalized advantage           {advantage}  "
+                         f"[(value - classical) / (NPA - classical)]")
+        verdict = ("p is beyond shared randomness (certified by the Bell inequality above)"
+                   if self.beyond_shared_randomness else
+                   "p is NOT beyond shared randomness: a shared-randomness strategy produces it")
+        lines.append(f"verdict: {verdict}  [{self.seconds:.2f} s]")
+        return "\n".join(lines)
+
+
+#: What each answer of ``classify`` means, for the report.
+CLASS_MEANING = {
+    "factorized": "F: independent local policies",
+    "shared_randomness": "SR: reproducible with shared randomness",
+    "quantum": "Q: an explicit quantum strategy produces it",
+    "npa": "non-local and inside the NPA relaxation: consistent with a quantum strategy, "
+           "not a proof of one",
+    "nonsignaling": "NS but post-quantum: non-local and outside the NPA relaxation",
+    "signaling": "C only: violates eq. (5), needs communication",
+}
+
+
+def _class_key(classification):
+    return "npa" if classification.startswith("npa") else classification
+
+
+def _yes(flag):
+    return "yes" if flag else "NO"
+
+
+def verify(p, game=None, level=1, solver=None):
+    """Check a policy table against every class of the hierarchy; a :class:`Report`.
+
+    Parameters
+    ----------
+    p : array_like, shape ``n_answers + n_questions``
+        The table ``p[a_1..a_n, o_1..o_n]``; must be a conditional distribution (else
+        ``ValueError`` naming ``p``).
+    game : NonlocalGame, optional
+        Adds ``p``'s value and the game's classical value, NPA bound at ``level`` and
+        non-signaling value; ``p`` must have the game's shape.
+    level : NPA level of the membership test and the bound (``1``, ``"1+AB"``, ``2``, ...).
+    solver : cvxpy solver for every LP/SDP (default: each test's own default).
+
+    The L1 distance and the certificate solve dual LPs (their optima agree); the class comes
+    from :func:`qpolicy.bounds.classify` with the same ``level`` and ``solver``.  Raises
+    :class:`~qpolicy.bounds.SolverError` when a solver fails.
+    """
+    start = time.perf_counter()
+    p = check_policy_table(p)
+    n = p.ndim // 2
+    if game is not None:
+        if not isinstance(game, NonlocalGame):
+            raise TypeError(f"game must be a NonlocalGame or None, got {type(game).__name__}")
+        if p.shape != game.shape:
+            raise ValueError(f"p has shape {p.shape} but game {game.name!r} needs tables of "
+                             f"shape {game.shape} (answers, then questions)")
+    sums = p.sum(axis=tuple(range(n)))
+    violation = nonsignaling_violation(p)
+    distance = (local_distance(p, solver=solver).value
+                if _compact_size(p) <= COMPACT_LP_LIMIT else None)
+    certificate = bell_certificate(p, solver=solver)
+    local = certificate is None if distance is None else distance <= LOCAL_ATOL
+    if local != (certificate is None):
+        raise SolverError(f"the distance LP ({distance:.3g}) and the certificate LP disagree on "
+                          f"whether p is local; retry with another solver", "inconsistent")
+    fields = dict(shape=p.shape, min_entry=float(p.min()),
+                  max_normalization_error=float(np.max(np.abs(sums - 1.0))),
+                  nonsignaling_violation=violation, nonsignaling=violation <= NONSIGNALING_ATOL,
+                  local_distance=distance, local=local, certificate=certificate, npa_level=level,
+                  in_npa=in_npa(p, level=level, solver=solver),
+                  classification=classify(p, level=level, solver=solver))
+    if game is not None:
+        fields.update(_game_fields(p, game, level, solver))
+    return Report(**fields, seconds=time.perf_counter() - start)
+
+
+def _game_fields(p, game, level, solver):
+    value = game.value(p)
+    classical = classical_value(game).value
+    npa = npa_upper_bound(game, level=level, solver=solver).value
+    gap = npa - classical
+    return dict(game=game.name, value=value, classical_value=classical, npa_bound=npa,
+                nonsignaling_value=nonsignaling_value(game, solver=solver).value,
+                normalized_advantage=(value - classical) / gap if gap > LOCAL_ATOL else None)
+
+
+# ----------------------------------------------------------------------------------------------
+# Files
+# ----------------------------------------------------------------------------------------------
+
+def load_table(path, run=None):
+    """Read a policy table and, if the file holds one, its game: ``(table, game_or_None, note)``.
+
+    * ``.npy``: the table itself;
+    * ``.npz`` with a key ``table`` (and optionally ``predicate`` + ``question_dist``, a game);
+    * ``.npz`` written by ``qpolicy train``: the best iterate of run ``run`` (default: the run
+      with the highest ``best_values``) and the game it was trained on.
+
+    Files are read without pickles.  ``note`` says what was read, for the report.
+    """
+    from qpolicy.learn.checkpoint import load_checkpoint
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such file: {path!r}")
+    if path.endswith(".npy"):
+        try:
+            return np.load(path, allow_pickle=False), None, f"table from {path}"
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path!r} is not a readable .npy array: {exc}") from None
+    if not path.endswith(".npz"):
+        raise ValueError(f"the table file must end with .npy or .npz, got {path!r}")
+    data = load_checkpoint(path)
+    game = None
+    if "predicate" in data and "question_dist" in data:
+        game = NonlocalGame(data["predicate"], data["question_dist"],
+                            name=str(data.get("game", data.get("name", os.path.basename(path)))))
+    if "table" in data:
+        if run is not None:
+            raise ValueError(f"--run applies to files written by qpolicy train; {path!r} holds "
+                             f"a single table")
+        return data["table"], game, f"table from {path}"
+    if "best_tables" in data and "best_values" in data:
+        values = np.asarray(data["best_values"])
+        if run is None:
+            run = int(np.argmax(values))
+        elif not 0 <= run < len(values):
+            raise ValueError(f"run must be between 0 and {len(values) - 1} for {path!r}, got {run}")
+        return (data["best_tables"][run], game,
+                f"best iterate of run {run} of {len(values)} in {path} (qpolicy train; its "
+                f"recorded win probability {values[run]:.6f})")
+    raise ValueError(f"{path!r} holds no policy table: expected a key 'table' or a file written "
+                     f"by qpolicy train (keys 'best_tables', 'best_values'); found "
+                     f"{sorted(data)}")
+
+
+def save_certificate(certificate, path):
+    """Write a :class:`~qpolicy.bounds.BellInequality` to ``path`` (.npz, atomically).
+
+    Keys: ``coefficients`` ``B[a..., o...]``, ``local_bound``, ``value``, ``violation``, and
+    ``strategy_k`` (player k's answer to each question in a deterministic strategy attaining
+    the local bound).  Anyone can check it: ``<B, d> ≤ local_bound`` for every deterministic
+    table ``d`` (:func:`qpolicy.bounds.classical.best_deterministic`) and ``<B, p> = value``.
+    """
+    from qpolicy.learn.checkpoint import save_checkpoint
+    strategy = {f"strategy_{k}": np.asarray(f) for k, f in enumerate(certificate.optimal_strategy)}
+    save_checkpoint(path, coefficients=certificate.coefficients,
+                    local_bound=float(certificate.local_bound), value=float(certificate.value),
+                    violation=float(certificate.violation), **strategy)
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+# ----------------------------------------------------------------------------------------------
+
+def add_arguments(parser):
+    parser.add_argument("table", help="policy table p[a..., o...]: FILE.npy, FILE.npz with a key "
+                                      "'table', or a FILE.npz written by qpolicy train")
+    parser.add_argument("--game", default=None,
+                        help="compare with a game: chsh | ghz | tetra | cube | rendezvous (with "
+                             "--edges) | FILE.npz from NonlocalGame.save (default: the game "
+                             "stored in the table file, if any)")
+    parser.add_argument("--edges", default=None, help='rendezvous graph, e.g. "0-1,1-2,2-0"')
+    parser.add_argument("--level", default="1", help="NPA level: 1, 1+AB, 2 (default: 1)")
+    parser.add_argument("--run", type=int, default=None,
+                        help="which run of a qpolicy train file (default: the best)")
+    parser.add_argument("--solver", default=None, help="cvxpy solver for all LPs and SDPs")
+    parser.add_argument("--certificate-out", default=None, metavar="FILE.npz",
+                        help="save the Bell inequality certificate (if p is non-local)")
+
+
+def run(args):
+    from qpolicy.bounds.command import load_game
+    try:
+        if args.certificate_out is not None and not args.certificate_out.endswith(".npz"):
+            raise ValueError(f"--certificate-out must end with .npz, got {args.certificate_out!r}")
+        table, stored_game, note = load_table(args.table, args.run)
+        game = load_game(args.game, args.edges) if args.game is not None else stored_game
+        level = int(args.level) if args.level.isdigit() else args.level
+        print(note)
+        report = verify(table, game=game, level=level, solver=args.solver)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"qpolicy verify: error: {exc}", file=sys.stderr)
+        return 2
+    except SolverError as exc:
+        print(f"qpolicy verify: solver failed: {exc}", file=sys.stderr)
+        return 1
+    print(report)
+    if args.certificate_out is not None:
+        if report.certificate is None:
+            print(f"no certificate to save: p is local ({args.certificate_out} not written)")
+        else:
+            save_certificate(report.certificate, args.certificate_out)
+            print(f"certificate saved to {args.certificate_out}")
+    return 0
