@@ -10,6 +10,12 @@ from qpolicy.bounds.results import solve
 from qpolicy.queueing import policies, simulate, theory
 
 MU = 1.0
+#: Level of each simulated confidence interval.  About 40 interval checks run in the default
+#: suite, so a per-check level of 99.95 % keeps the chance of any false failure near 2 %
+#: (Bonferroni); the seeds are fixed, so a given run is deterministic.
+CONFIDENCE = 0.9995
+#: Few copies with long batches, so that batches outlast the queue's correlation time.
+SIM = dict(steps=200_000, n_envs=100)
 
 
 def assert_in_ci(value, stats_value, ci, what):
@@ -36,8 +42,8 @@ def test_closed_forms_match_simulation(lam, name):
     policy, s = POLICIES[name]
     wait = theory.mean_wait(s, lam, MU)
     p = theory.splitting_probability(s, MU)
-    st = simulate(policy, arrival_rate=lam, service_rate=MU, steps=150_000, n_envs=500,
-                  seed=11, confidence=0.99)
+    st = simulate(policy, arrival_rate=lam, service_rate=MU, seed=11, confidence=CONFIDENCE,
+                  **SIM)
     assert_in_ci(wait, st.mean_wait, st.mean_wait_ci, "mean wait")
     assert_in_ci(theory.throughput(p, lam, MU), st.throughput, st.throughput_ci, "throughput")
     assert_in_ci(1 - lam / MU, st.idle_fraction, st.idle_fraction_ci, "idle fraction")
@@ -63,7 +69,7 @@ def test_closed_forms_of_the_notes():
 def test_threshold_policy_attains_the_communication_frontier(lam):
     f = theory.frontier("communication", lam, MU, p=[0.5], bins=None)
     policy = policies.communication(f.strategies[0], lam, MU)
-    st = simulate(policy, arrival_rate=lam, steps=150_000, n_envs=500, seed=5, confidence=0.99)
+    st = simulate(policy, arrival_rate=lam, seed=5, confidence=CONFIDENCE, **SIM)
     assert_in_ci(f.wait[0], st.mean_wait, st.mean_wait_ci, "communication optimum")
     assert abs(st.split_fraction - 0.5) < 0.01
     # second method: E[s] and E[s c] of the threshold by a 2000² midpoint grid of quantiles
@@ -177,7 +183,7 @@ def test_optimal_qubit_strategy_simulated():
     inner = theory.bin_edges(n, MU)[1:-1]
     policy = policies.entangled(lambda x: theta[np.searchsorted(inner, x, side="right")],
                                 lambda x: phi[np.searchsorted(inner, x, side="right")])
-    st = simulate(policy, arrival_rate=lam, steps=150_000, n_envs=500, seed=2, confidence=0.99)
+    st = simulate(policy, arrival_rate=lam, seed=2, confidence=CONFIDENCE, **SIM)
     assert_in_ci(theory.base_wait(lam, MU) + value[0], st.mean_wait, st.mean_wait_ci, "qubit")
     assert abs(st.split_fraction - p) < 0.01
 
