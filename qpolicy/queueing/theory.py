@@ -58,6 +58,9 @@ from .env import check_rates
 
 KINDS = ("communication", "shared", "entangled")
 
+#: Most bins for the exact shared-randomness enumeration (2^19 rules, ~0.3 GB at 20 bins).
+MAX_SHARED_BINS = 20
+
 #: Default grid of splitting probabilities for frontiers.
 DEFAULT_P = np.linspace(0.0, 1.0, 41)
 
@@ -361,8 +364,9 @@ def shared_randomness_extra(p, costs):
     Returns (values, strategies): each strategy a list of (weight, rule_1, rule_2).
     """
     n = check_int(len(costs), "bins", minimum=1)
-    if n > 22:
-        raise ValueError(f"bins={n} is too many for exact enumeration (2^(bins-1) rules); use ≤ 22")
+    if n > MAX_SHARED_BINS:
+        raise ValueError(f"bins={n} is too many for exact enumeration (2^(bins-1) rules of "
+                         f"router 1); use at most {MAX_SHARED_BINS}")
     records = list(_shared_points(costs))
     hull = _lower_hull(np.concatenate([_lower_hull(rec[0]) for rec in records]))
     values = np.interp(1 - p, hull[:, 0], hull[:, 1])
