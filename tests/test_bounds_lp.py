@@ -277,7 +277,6 @@ def test_compact_and_cutting_planes_agree():
         bell_certificate(local, method="simplex")
 
 
-@pytest.mark.slow
 def test_cube_sized_table_gets_a_certificate_by_cutting_planes():
     game = games.cube()
     ns = nonsignaling_value(game).strategy.clip(0)

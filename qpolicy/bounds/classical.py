@@ -36,9 +36,9 @@ import scipy.sparse as sp
 from qpolicy.bounds.results import Bound, solve
 from qpolicy.games import NonlocalGame
 
-__all__ = ["classical_value", "deterministic_table", "best_deterministic", "local_polytope_map",
-           "local_polytope_constraints", "local_polytope_size", "MAX_ENUMERATED",
-           "MAX_LP_VARIABLES"]
+__all__ = ["classical_value", "deterministic_table", "best_deterministic", "top_deterministic",
+           "local_polytope_map", "local_polytope_constraints", "local_polytope_size",
+           "MAX_ENUMERATED", "MAX_LP_VARIABLES"]
 
 #: Most joint deterministic strategies of the non-responding players that are enumerated.
 MAX_ENUMERATED = 10**7
@@ -174,6 +174,17 @@ def best_deterministic(weights):
     for a local bound).  Returns ``(value, strategy, form)`` with ``strategy`` a tuple of int
     arrays ``f_i[o_i] -> a_i`` attaining the maximum.
     """
+    values, strategies, form = top_deterministic(weights, 1)
+    return values[0], strategies[0], form
+
+
+def top_deterministic(weights, count):
+    """The ``count`` best non-responder strategies, each with the responder's best response.
+
+    Returns ``(values, strategies, form)``: values in decreasing order, ``strategies[j]`` a tuple
+    of ``f_i[o_i] -> a_i``; ``values[0]`` is the maximum of ``<weights, d>`` over deterministic
+    ``d``.  Streams over blocks of strategies, so memory stays bounded.
+    """
     n = weights.ndim // 2
     form = _ResponderForm(weights.shape[:n], weights.shape[n:])
     if form.n_joint > MAX_ENUMERATED:
@@ -182,20 +193,23 @@ def best_deterministic(weights):
     weights = form.permute(weights)
     per_strategy = form.n_answers[-1] * form.n_questions[-1] * math.prod(form.n_questions[:-1])
     chunk = max(1, _CHUNK_ENTRIES // per_strategy)
-    best_value, best_index = -math.inf, 0
+    best_values, best_index = np.empty(0), np.empty(0, dtype=np.int64)
     for begin in range(0, form.n_joint, chunk):
         block = np.arange(begin, min(begin + chunk, form.n_joint), dtype=np.int64)
-        values = form.response_payoffs(weights, block).max(axis=1).sum(axis=1)
-        k = int(np.argmax(values))
-        if values[k] > best_value:
-            best_value, best_index = float(values[k]), int(block[k])
-    block = np.array([best_index], dtype=np.int64)
-    response = form.response_payoffs(weights, block)[0].argmax(axis=0)
-    functions = [f[0] for f in form.strategies(block)] + [response]
-    strategy = [None] * n
-    for k, f in zip(form.order, functions):
-        strategy[k] = f.astype(np.int64)
-    return best_value, tuple(strategy), form
+        values = np.concatenate([best_values,
+                                 form.response_payoffs(weights, block).max(axis=1).sum(axis=1)])
+        index = np.concatenate([best_index, block])
+        keep = np.argsort(-values, kind="stable")[:count]   # ties: the lowest index first
+        best_values, best_index = values[keep], index[keep]
+    responses = form.response_payoffs(weights, best_index).argmax(axis=1)     # (count, O_r)
+    functions = form.strategies(best_index) + [responses]
+    strategies = []
+    for j in range(len(best_index)):
+        strategy = [None] * n
+        for k, f in zip(form.order, functions):
+            strategy[k] = f[j].astype(np.int64)
+        strategies.append(tuple(strategy))
+    return [float(v) for v in best_values], strategies, form
 
 
 # -- method 2: LP over the local polytope -------------------------------------------------------

@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from qpolicy.bounds.classical import (best_deterministic, deterministic_table,
                                       local_polytope_constraints, local_polytope_map,
-                                      local_polytope_size)
+                                      local_polytope_size, top_deterministic)
 from qpolicy.bounds.results import Bound, SolverError, solve
 from qpolicy.policies import check_policy_table, is_nonsignaling, nonsignaling_violation
 from qpolicy.quantum import born
@@ -52,13 +52,16 @@ COMPACT_LP_LIMIT = 20_000
 CUT_TOL = 1e-9
 #: Most LPs solved by the cutting-plane method before it gives up (raising SolverError).
 MAX_CUTS = 5000
+#: Violated deterministic strategies added per cutting-plane round (the best ones found by the
+#: enumeration): fewer, larger LPs.
+CUTS_PER_ROUND = 10
 #: Default solver of the separation LPs behind :func:`bell_certificate` (both methods): a simplex
 #: method returns a vertex B even when the optimum is degenerate, where Clarabel reported
 #: "optimal_inaccurate" on 5 of 190 non-signaling-optimal tables of random small games (2-3
 #: players, found by fuzzing; one is kept in tests/data; with HiGHS 0 of 300 failed and both
-#: methods agreed to 1e-6), and re-solves the growing
-#: cutting-plane LPs 10x faster.  (The distance LP keeps Clarabel: HiGHS's 1e-7 feasibility
-#: tolerance left a distance of 5e-7 for a local table, too close to LOCAL_ATOL.)
+#: methods agreed to 1e-6), and re-solved one-cut-per-round Cube cutting planes 10x faster.
+#: (The distance LP keeps Clarabel: HiGHS's 1e-7 feasibility tolerance left a distance of 5e-7
+#: for a local table, too close to LOCAL_ATOL.)
 CERTIFICATE_SOLVER = "HIGHS"
 
 
@@ -147,9 +150,9 @@ def bell_certificate(p, solver=None, atol=LOCAL_ATOL, method="auto", **solver_op
     * ``"compact"``: the constraints written compactly, ``t ≥ sum_{o_r} max_{a_r} M_f[a_r, o_r]``
       for every joint strategy ``f`` of the non-responders (one LP);
     * ``"cutting_planes"``: keep only the deterministic tables found so far; after each LP add the
-      one that most violates ``t ≥ <B, d>``, found by exact enumeration, until none does (to
-      :data:`CUT_TOL`).  Each LP is small (``p.size + 1`` variables); on the Cube's tables it
-      needed 265 LPs, 35 s with HiGHS (350 s with Clarabel), measured with other jobs running;
+      :data:`CUTS_PER_ROUND` that most violate ``t ≥ <B, d>``, found by exact enumeration, until
+      none does (to :data:`CUT_TOL`).  Each LP is small (``p.size + 1`` variables); on Cube-size
+      tables 16 LPs, about 1.5 s with HiGHS (see benchmarks/RESULTS.md);
     * ``"auto"`` (default): compact up to :data:`COMPACT_LP_LIMIT` LP variables, else cutting
       planes.
 
@@ -198,20 +201,22 @@ def _separation_compact(p, solver, solver_options):
     return form.unpermute(b.value.reshape(form.n_answers + form.n_questions)), solver, status
 
 
-def _separation_cutting_planes(p, solver, solver_options):
+def _separation_cutting_planes(p, solver, solver_options, cuts_per_round=None):
+    cuts_per_round = CUTS_PER_ROUND if cuts_per_round is None else cuts_per_round
     n_answers = p.shape[:p.ndim // 2]
-    _, strategy, _ = best_deterministic(p)
-    cuts = [deterministic_table(strategy, n_answers).ravel()]
+    _, strategies, _ = top_deterministic(p, cuts_per_round)
+    cuts = [deterministic_table(s, n_answers).ravel() for s in strategies]
     b, t = cp.Variable(p.size), cp.Variable()
     for _ in range(MAX_CUTS):
         problem = cp.Problem(cp.Maximize(p.ravel() @ b - t),
                              [b >= -1, b <= 1, np.array(cuts) @ b <= t])
         _, solver, status, _ = solve(problem, solver, what="cutting-plane LP", **solver_options)
         B = b.value.reshape(p.shape)
-        local_bound, strategy, _ = best_deterministic(B)
-        if local_bound <= t.value + CUT_TOL:       # B satisfies every constraint: optimal
+        values, strategies, _ = top_deterministic(B, cuts_per_round)
+        if values[0] <= t.value + CUT_TOL:          # B satisfies every constraint: optimal
             return B, solver, status
-        cuts.append(deterministic_table(strategy, n_answers).ravel())
+        cuts += [deterministic_table(s, n_answers).ravel()
+                 for value, s in zip(values, strategies) if value > t.value + CUT_TOL]
     raise SolverError(f"cutting planes did not converge in {MAX_CUTS} LPs", "iteration_limit")
 
 
