@@ -270,6 +270,8 @@ def test_compact_and_cutting_planes_agree():
             pytest.approx(compact.violation, abs=LP_TOL)
         assert cutting.violation == pytest.approx(compact.violation, abs=LP_TOL)
         assert not in_local_polytope(table, method="cutting_planes")
+        assert local_distance(table, method="cutting_planes").value == \
+            pytest.approx(local_distance(table, method="compact").value, abs=LP_TOL)
     local = random_local_table(rng, (3, 3, 4, 4), 4)
     assert bell_certificate(local, method="cutting_planes") is None
     assert in_local_polytope(local, method="cutting_planes")
@@ -287,6 +289,10 @@ def test_cube_sized_table_gets_a_certificate_by_cutting_planes():
     assert certificate is not None
     # the game itself, scaled to |B| <= 1 (max mu V = 1/64), is a feasible Bell functional
     assert certificate.violation >= 64 * (game.value(table) - 5 / 16) - LP_TOL
+    distance = local_distance(table)
+    assert distance.details["method"] == "cutting_planes"
+    assert distance.value == pytest.approx(certificate.violation, abs=LP_TOL)
+    assert not in_local_polytope(table)
 
 
 def test_signaling_table_is_caught():

@@ -5,9 +5,9 @@ A table ``p[a_1..a_n, o_1..o_n] = p(a | o)`` is tested for
 * non-signaling (eq. (5)): :func:`nonsignaling_violation`, :func:`is_nonsignaling` (re-exported
   from :mod:`qpolicy.policies`);
 * locality (shared randomness, eq. (4)): :func:`local_distance` — the L1 distance from ``p`` to
-  the local polytope, an LP in the compact responder form of :mod:`qpolicy.bounds.classical` —
-  and :func:`in_local_polytope` (distance ≤ :data:`LOCAL_ATOL`; for tables too large for the
-  compact LP, by cutting planes on the dual);
+  the local polytope, an LP in the compact responder form of :mod:`qpolicy.bounds.classical`
+  (for tables too large for it, its dual by cutting planes) — and :func:`in_local_polytope`
+  (distance ≤ :data:`LOCAL_ATOL`);
 * a Bell inequality separating a non-local ``p`` from the local polytope:
   :func:`bell_certificate`.  It solves the *dual* of the distance LP,
 
@@ -90,16 +90,26 @@ class BellInequality:
         return float(np.sum(self.coefficients * table))
 
 
-def local_distance(p, solver=None, **solver_options):
-    """L1 distance from ``p`` to the local (shared-randomness) polytope, by LP.
+def local_distance(p, solver=None, method="auto", **solver_options):
+    """L1 distance ``min_q sum_{a,o} |p(a|o) - q(a|o)|`` from ``p`` to the local polytope.
 
-    ``min_q sum_{a,o} |p(a|o) - q(a|o)|`` over local ``q`` in the compact responder form (see
-    :mod:`qpolicy.bounds.classical`; size limit ``MAX_LP_VARIABLES``), solved by ``solver``
-    (default Clarabel).  Returns a :class:`~qpolicy.bounds.results.Bound` with ``kind=
-    "local_distance"`` whose ``strategy`` is the nearest local table ``q``.
+    ``method="compact"``: an LP over local ``q`` in the compact responder form (see
+    :mod:`qpolicy.bounds.classical`), solved by ``solver`` (default Clarabel); the returned
+    :class:`~qpolicy.bounds.results.Bound`'s ``strategy`` is the nearest local table ``q``.
+    ``"cutting_planes"``: the dual, ``max_B <B, p> - max_d <B, d>`` over ``|B| ≤ 1`` (see
+    :func:`bell_certificate`; default solver HiGHS), whose optimum equals the distance; the
+    value is ``<B, p>`` minus the exactly enumerated local bound of the optimal ``B``, and
+    ``strategy`` is that ``B``.  ``"auto"``: compact up to :data:`COMPACT_LP_LIMIT` variables.
     """
     p = check_policy_table(p)
     start = time.perf_counter()
+    method = _resolve_method(p, method)
+    if method == "cutting_planes":
+        B, solver, status = _separation_cutting_planes(p, solver, solver_options)
+        value = float(np.sum(B * p)) - best_deterministic(B)[0]
+        return Bound(value=max(value, 0.0), kind="local_distance", solver=solver, status=status,
+                     strategy=B, seconds=time.perf_counter() - start,
+                     details={"method": method})
     n = p.ndim // 2
     A, form = local_polytope_map(p.shape[:n], p.shape[n:])
     r = cp.Variable(A.shape[1])
@@ -108,17 +118,15 @@ def local_distance(p, solver=None, **solver_options):
     value, solver, status, _ = solve(problem, solver, what="local-distance LP", **solver_options)
     nearest = form.unpermute((A @ r.value).reshape(form.n_answers + form.n_questions))
     return Bound(value=max(value, 0.0), kind="local_distance", solver=solver, status=status,
-                 strategy=nearest, seconds=time.perf_counter() - start)
+                 strategy=nearest, seconds=time.perf_counter() - start,
+                 details={"method": method})
 
 
 def in_local_polytope(p, solver=None, atol=LOCAL_ATOL, method="auto", **solver_options):
     """True iff ``p`` is within L1 distance ``atol`` of the local (shared-randomness) polytope.
 
-    ``method="compact"``: the distance LP of :func:`local_distance` (default solver Clarabel);
-    ``"cutting_planes"``: its dual, ``bell_certificate(p, method="cutting_planes") is None``
-    (default solver HiGHS); ``"auto"``: compact up to :data:`COMPACT_LP_LIMIT` variables.
-    ``atol`` is on the L1 distance (compact) or on the certificate's violation (cutting planes);
-    the two are equal by LP duality.
+    The distance is :func:`local_distance`'s (``method`` "compact", "cutting_planes" or "auto",
+    with the solvers named there).
 
     Example
     -------
@@ -130,13 +138,14 @@ def in_local_polytope(p, solver=None, atol=LOCAL_ATOL, method="auto", **solver_o
     >>> in_local_polytope(pr_box)
     False
     """
-    p = check_policy_table(p)
+    return local_distance(p, solver, method, **solver_options).value <= atol
+
+
+def _resolve_method(p, method):
     if method == "auto":
-        method = "compact" if _compact_size(p) <= COMPACT_LP_LIMIT else "cutting_planes"
-    if method == "compact":
-        return local_distance(p, solver, **solver_options).value <= atol
-    if method == "cutting_planes":
-        return bell_certificate(p, solver, atol, method="cutting_planes", **solver_options) is None
+        return "compact" if _compact_size(p) <= COMPACT_LP_LIMIT else "cutting_planes"
+    if method in ("compact", "cutting_planes"):
+        return method
     raise ValueError(f"method must be 'auto', 'compact' or 'cutting_planes', got {method!r}")
 
 
@@ -162,15 +171,10 @@ def bell_certificate(p, solver=None, atol=LOCAL_ATOL, method="auto", **solver_op
     ``B`` can show a violation, whatever the solver returns.
     """
     p = check_policy_table(p)
-    solver = CERTIFICATE_SOLVER if solver is None else solver
-    if method == "auto":
-        method = "compact" if _compact_size(p) <= COMPACT_LP_LIMIT else "cutting_planes"
-    if method == "compact":
+    if _resolve_method(p, method) == "compact":
         B, solver, status = _separation_compact(p, solver, solver_options)
-    elif method == "cutting_planes":
-        B, solver, status = _separation_cutting_planes(p, solver, solver_options)
     else:
-        raise ValueError(f"method must be 'auto', 'compact' or 'cutting_planes', got {method!r}")
+        B, solver, status = _separation_cutting_planes(p, solver, solver_options)
     local_bound, strategy, _ = best_deterministic(B)
     value = float(np.sum(B * p))
     if value - local_bound <= atol:
@@ -186,6 +190,7 @@ def _compact_size(p):
 
 
 def _separation_compact(p, solver, solver_options):
+    solver = CERTIFICATE_SOLVER if solver is None else solver
     n = p.ndim // 2
     A, form = local_polytope_map(p.shape[:n], p.shape[n:])
     n_a, n_q = form.n_answers[-1], form.n_questions[-1]
@@ -202,6 +207,7 @@ def _separation_compact(p, solver, solver_options):
 
 
 def _separation_cutting_planes(p, solver, solver_options, cuts_per_round=None):
+    solver = CERTIFICATE_SOLVER if solver is None else solver
     cuts_per_round = CUTS_PER_ROUND if cuts_per_round is None else cuts_per_round
     n_answers = p.shape[:p.ndim // 2]
     _, strategies, _ = top_deterministic(p, cuts_per_round)
