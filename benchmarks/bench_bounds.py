@@ -1,0 +1,199 @@
+"""Quantum bounds of the paper's games: qpolicy against toqito and ncpol2sdpa, in one run.
+
+Every (game, method, tool) cell runs in its own subprocess with a wall-time limit and an
+address-space limit, so a peer that explodes (toqito needs > 9 GB on large cases) or takes
+minutes (ncpol2sdpa builds the Cube's relaxation in sympy) cannot stop the run or the machine.
+Peak memory is the worker's ``ru_maxrss`` (imports included, for every tool alike).
+
+Printed per cell: value, wall time (build + solve, imports excluded), peak memory, time ratio peer / qpolicy and
+|value − qpolicy's value|.  Peers get the same solver and tolerances as qpolicy where they
+accept them (ncpol2sdpa through cvxpy); toqito uses its own defaults (cvxpy's default solver).
+
+    python benchmarks/bench_bounds.py                        # all games, all tools
+    python benchmarks/bench_bounds.py --skip-slow-peers      # no peer run on the Cube
+    python benchmarks/bench_bounds.py --peer-python /path/to/venv/bin/python
+
+Peers: ``pip install toqito ncpol2sdpa`` (the ``bench`` extra); a missing peer is reported as
+"not installed" and skipped.  Measured numbers and the exact command: ``benchmarks/RESULTS.md``.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+GAMES = ("chsh", "ghz", "tetra", "cube")
+#: (method, level) cells; "seesaw" is a lower bound (local dimension per game below).
+CELLS = (("npa", "1"), ("npa", "1+AB"), ("seesaw", None))
+SEESAW_DIM = {"chsh": 2, "ghz": 2, "tetra": 3, "cube": 3}
+TOOLS = ("qpolicy", "toqito", "ncpol2sdpa")
+SLOW_PEER_GAMES = ("cube",)
+
+
+# -- workers: one cell each, run in a subprocess ---------------------------------------------------
+
+def _game(name):
+    from qpolicy import games
+    return getattr(games, name)()
+
+
+def run_qpolicy(game_name, method, level):
+    from qpolicy.bounds import npa_upper_bound, seesaw_lower_bound
+    game = _game(game_name)
+    if method == "npa":
+        bound = npa_upper_bound(game, level=level)
+        return bound.value, f"{bound.solver}, N={bound.details['size']}"
+    bound = seesaw_lower_bound(game, SEESAW_DIM[game_name], restarts=10, seed=0)
+    return bound.value, f"{bound.details['n_reached_best']}/10 restarts reached best"
+
+
+def run_toqito(game_name, method, level):
+    from toqito.nonlocal_games.nonlocal_game import NonlocalGame
+    game = _game(game_name)
+    if game.n_players != 2:
+        raise NotImplementedError("toqito supports two-player games only")
+    prob_mat, pred_mat = game.to_toqito()
+    peer = NonlocalGame(prob_mat, pred_mat, reps=1)
+    if method == "npa":
+        return peer.commuting_measurement_value_upper_bound(k=level.lower()), "cvxpy default"
+    return peer.quantum_value_lower_bound(dim=SEESAW_DIM[game_name]), "1 run, toqito defaults"
+
+
+def run_ncpol2sdpa(game_name, method, level):
+    if method != "npa":
+        raise NotImplementedError("ncpol2sdpa has no see-saw")
+    from ncpol2sdpa import (SdpRelaxation, flatten, generate_measurements,
+                            projective_measurement_constraints)
+    from qpolicy.bounds.npa import CLARABEL_MAX_SIZE, SCS_DEFAULTS
+    game = _game(game_name)
+    if game.n_players != 2:
+        raise NotImplementedError("benchmark covers ncpol2sdpa on two-player games")
+    (m_a, m_b), (q_a, q_b) = game.n_answers, game.n_questions
+    A = generate_measurements([m_a] * q_a, "A")
+    B = generate_measurements([m_b] * q_b, "B")
+
+    def projector(ops, x, a, m):              # Collins-Gisin: the last answer is 1 - sum
+        return ops[x][a] if a < m - 1 else 1 - sum(ops[x])
+
+    weights = game.weights
+    objective = 0
+    for x in range(q_a):
+        for y in range(q_b):
+            for a in range(m_a):
+                for b in range(m_b):
+                    if weights[a, b, x, y]:
+                        objective += float(weights[a, b, x, y]) * projector(A, x, a, m_a) \
+                            * projector(B, y, b, m_b)
+    extra = [a * b for a in flatten(A) for b in flatten(B)] if level == "1+AB" else []
+    sdp = SdpRelaxation(flatten([A, B]), verbose=0)
+    sdp.get_relaxation(1, objective=-objective, substitutions=projective_measurement_constraints(
+        A, B), extramonomials=extra)
+    size = 1 + len(flatten(A)) + len(flatten(B)) + len(extra)
+    params = {"solver": "CLARABEL"} if size <= CLARABEL_MAX_SIZE else {"solver": "SCS",
+                                                                       **SCS_DEFAULTS}
+    sdp.solve(solver="cvxpy", solverparameters=dict(params))       # ncpol2sdpa pops "solver"
+    return -sdp.primal, f"{params['solver']}, N={size}, {sdp.status}"
+
+
+#: Imported before the clock starts (cvxpy alone takes seconds to import on a busy machine).
+IMPORTS = {"qpolicy": ["qpolicy.bounds"], "toqito": ["toqito.nonlocal_games.nonlocal_game"],
+           "ncpol2sdpa": ["ncpol2sdpa", "qpolicy.bounds"]}
+
+
+def worker(tool, game_name, method, level, memory_gb):
+    if memory_gb:
+        limit = int(memory_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        for module in IMPORTS[tool] + ["cvxpy", "qpolicy.games"]:
+            __import__(module)
+    except ModuleNotFoundError as exc:
+        print(json.dumps({"skip": f"not installed ({exc.name})", "seconds": 0.0}))
+        return
+    start = time.perf_counter()
+    try:
+        value, note = globals()[f"run_{tool}"](game_name, method, level)
+        result = {"value": float(value), "note": note}
+    except NotImplementedError as exc:
+        result = {"skip": str(exc)}
+    except MemoryError:
+        result = {"error": f"out of memory (limit {memory_gb} GB)"}
+    except ModuleNotFoundError as exc:
+        result = {"skip": f"not installed ({exc.name})"}
+    result["seconds"] = time.perf_counter() - start
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+# -- driver ----------------------------------------------------------------------------------------
+
+def run_cell(python, tool, game_name, method, level, timeout, memory_gb):
+    command = [python, os.path.abspath(__file__), "--worker", tool, game_name, method,
+               str(level), str(memory_gb)]
+    start = time.perf_counter()
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout:.0f} s", "seconds": time.perf_counter() - start}
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": tail[:80], "seconds": time.perf_counter() - start}
+    return json.loads(lines[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", nargs="+", default=list(GAMES), choices=GAMES)
+    parser.add_argument("--tools", nargs="+", default=list(TOOLS), choices=TOOLS)
+    parser.add_argument("--skip-slow-peers", action="store_true",
+                        help="run no peer on " + ", ".join(SLOW_PEER_GAMES))
+    parser.add_argument("--peer-python", default=sys.executable,
+                        help="Python interpreter with the peers installed (default: this one)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per cell")
+    parser.add_argument("--memory-gb", type=float, default=6.0,
+                        help="address-space limit per cell (protects a shared machine)")
+    args = parser.parse_args(argv)
+
+    rows = []
+    header = (f"{'game':6} {'method':7} {'level':5} {'tool':11} {'value':>13} {'time s':>8} "
+              f"{'peak MB':>8} {'t/t_qp':>7} {'|dv|':>8}  note")
+    print(header, flush=True)
+    for game_name in args.games:
+        for method, level in CELLS:
+            reference = None
+            for tool in args.tools:
+                if tool != "qpolicy" and args.skip_slow_peers and game_name in SLOW_PEER_GAMES:
+                    result = {"skip": "--skip-slow-peers"}
+                else:
+                    python = sys.executable if tool == "qpolicy" else args.peer_python
+                    result = run_cell(python, tool, game_name, method, level, args.timeout,
+                                      args.memory_gb)
+                if tool == "qpolicy" and "value" in result:
+                    reference = result
+                rows.append((game_name, method, level, tool, result))
+                print(_format(game_name, method, level, tool, result, reference), flush=True)
+    return 0
+
+
+def _format(game_name, method, level, tool, result, reference):
+    start = f"{game_name:6} {method:7} {level or '-':5} {tool:11} "
+    if "value" not in result:
+        reason = result.get("skip") or result.get("error")
+        return start + f"{'—':>13} {result.get('seconds', 0):8.2f} {'':8} {'':7} {'':8}  {reason}"
+    ratio = diff = ""
+    if reference is not None and tool != "qpolicy":
+        ratio = f"{result['seconds'] / reference['seconds']:7.1f}"
+        diff = f"{abs(result['value'] - reference['value']):8.1e}"
+    return start + (f"{result['value']:13.9f} {result['seconds']:8.2f} "
+                    f"{result['peak_mb']:8.0f} {ratio:>7} {diff:>8}  {result['note']}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        _, _, tool, game_name, method, level, memory_gb = sys.argv
+        worker(tool, game_name, method, None if level == "None" else level, float(memory_gb))
+    else:
+        sys.exit(main())
