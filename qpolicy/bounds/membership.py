@@ -143,7 +143,9 @@ def in_local_polytope(p, solver=None, atol=LOCAL_ATOL, method="auto", **solver_o
 
 def _resolve_method(p, method):
     if method == "auto":
-        return "compact" if _compact_size(p) <= COMPACT_LP_LIMIT else "cutting_planes"
+        n = p.ndim // 2
+        size = local_polytope_size(p.shape[:n], p.shape[n:])
+        return "compact" if size <= COMPACT_LP_LIMIT else "cutting_planes"
     if method in ("compact", "cutting_planes"):
         return method
     raise ValueError(f"method must be 'auto', 'compact' or 'cutting_planes', got {method!r}")
@@ -182,11 +184,6 @@ def bell_certificate(p, solver=None, atol=LOCAL_ATOL, method="auto", **solver_op
     return BellInequality(coefficients=B, local_bound=local_bound, value=value,
                           violation=value - local_bound, optimal_strategy=strategy,
                           solver=solver, status=status)
-
-
-def _compact_size(p):
-    n = p.ndim // 2
-    return local_polytope_size(p.shape[:n], p.shape[n:])
 
 
 def _separation_compact(p, solver, solver_options):
