@@ -79,7 +79,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from qpolicy.bounds.results import DEFAULT_SOLVER, Bound, SolverError, solve
-from qpolicy.validation import ATOL, check_positive
+from qpolicy.games import check_table
+from qpolicy.validation import as_array, check_positive
 
 __all__ = ["npa_upper_bound", "in_npa", "npa_relaxation", "NPARelaxation", "question_blocks",
            "IN_NPA_ATOL"]
@@ -532,8 +533,8 @@ def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
 def in_npa(p, level=1, solver=None, atol=IN_NPA_ATOL, **solver_options):
     r"""Whether the table ``p[a_1..a_n, o_1..o_n]`` passes the NPA test at ``level``.
 
-    ``p`` must be a conditional distribution (validated).  A signaling table is not quantum
-    (returns False, no SDP).  Otherwise the correlators of ``p`` are fixed in the moment matrix
+    ``p`` must be a conditional distribution (validated).  A table that signals by more than
+    ``atol`` is not quantum (returns False, no SDP).  Otherwise the correlators of ``p`` are fixed in the moment matrix
     and the SDP :math:`\min t` s.t. :math:`\Gamma + t\,\mathbb 1 \succeq 0` is solved; ``p``
     is accepted iff :math:`t^* \le` ``atol`` (default :data:`IN_NPA_ATOL` = 1e-6: quantum
     tables sit on the boundary of the set, where an interior-point solver returns
@@ -545,13 +546,11 @@ def in_npa(p, level=1, solver=None, atol=IN_NPA_ATOL, **solver_options):
     >>> in_npa(qp.born(qp.bell_state(), [M, M]))
     True
     """
-    start = time.perf_counter()
-    arr = np.asarray(p) if not isinstance(p, (str, bytes)) else p
-    n_players = np.ndim(arr) // 2
-    if n_players < 1 or np.ndim(arr) % 2:
+    ndim = as_array(p, "p", complex_ok=False).ndim
+    if ndim < 2 or ndim % 2:
         raise ValueError(f"p must have 2 * n_players axes (answers, then questions), got shape "
-                         f"{np.shape(arr)}")
-    from qpolicy.games import check_table
+                         f"{np.shape(p)}")
+    n_players = ndim // 2
     p = check_table(p, n_players, name="p")
     atol = check_positive(atol, "atol")
     relaxation = npa_relaxation(p.shape[:n_players], p.shape[n_players:], level)
@@ -559,7 +558,7 @@ def in_npa(p, level=1, solver=None, atol=IN_NPA_ATOL, **solver_options):
     # non-signaling tables, so a least-squares residual above tolerance means p signals.
     K = relaxation.correlator_map.toarray()
     correlators, *_ = np.linalg.lstsq(K, p.ravel(), rcond=None)
-    if np.max(np.abs(K @ correlators - p.ravel())) > ATOL * 100:
+    if np.max(np.abs(K @ correlators - p.ravel())) > atol:
         return False
     y = cp.Variable(relaxation.n_variables)
     t = cp.Variable()
