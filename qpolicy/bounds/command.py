@@ -103,8 +103,8 @@ def run(args):
           f"answers {game.n_answers}")
     header = f"{'bound':<36} {'value':>12}  {'solver':<10} {'status':<10} {'seconds':>8}"
     print(header)
-    print("-" * len(header))
-    failed, results = False, {}
+    print("-" * len(header), flush=True)
+    failed, results = False, {}     # rows appear as they finish (flush): NPA rows can take a while
     for label, compute in _rows(game, args):
         if compute is None:
             print(f"{label:<36} {'n/a':>12}  (module not available)")
@@ -113,11 +113,11 @@ def run(args):
             bound = compute()
         except (SolverError, ValueError) as exc:
             failed = True
-            print(f"{label:<36} {'failed':>12}  {exc}")
+            print(f"{label:<36} {'failed':>12}  {exc}", flush=True)
             continue
         results[label] = bound
         print(f"{label:<36} {bound.value:>12.8f}  {bound.solver or 'exact':<10} "
-              f"{bound.status or '':<10} {bound.seconds:>8.3f}")
+              f"{bound.status or '':<10} {bound.seconds:>8.3f}", flush=True)
     print(_summary(results))
     return 1 if failed else 0
 
