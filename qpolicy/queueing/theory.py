@@ -6,11 +6,13 @@ eq. (35) every marginal is uniform, so the policy acts on the system only throug
 p = 1 − E[s].  Symbols: λ arrival rate of pairs, μ job-size rate, ρ = λ/μ.
 
 Results and their status (the derivation is ours; the numbers are also re-checked against the
-simulators in ``tests/test_queueing_theory.py`` and ``tests/test_queueing_crosscheck.py``):
+simulators in ``tests/test_queueing_theory.py`` and ``tests/test_queueing_crosscheck.py``, and in
+``analysis/queueing_frontier.py`` with 1.6·10^7 arrivals per point, where every theoretical wait
+and throughput lies inside the simulated 95 % interval, ±0.4 % at λ = 0.8 and ±0.2 % at λ = 0.5):
 
 * **Load** (proved).  Each server receives per epoch the work B with E[B] = 1/μ, so its busy
   fraction is ρ for every balanced policy; stable iff λ < μ.
-* **Mean wait** (proved from standard results, checked by simulation to < 1 %).  Each server is a
+* **Mean wait** (proved from standard results, checked by simulation).  Each server is a
   single-server queue fed at the Poisson epochs (rate λ) with batch work B; the routing decision
   is independent of the past, so by PASTA a pair sees the stationary workload V, whose mean is
   Takács' λE[B²]/(2(1−ρ)).  With E[B²] = 2/μ² + E[s x_1 x_2] and the in-pair wait E[s(x_1+x_2)]/4
@@ -19,7 +21,7 @@ simulators in ``tests/test_queueing_theory.py`` and ``tests/test_queueing_crossc
   .. math:: W = \frac{ρ}{μ-λ} + E[s(x_1,x_2)\,c(x_1,x_2)],\qquad
             c = A x_1 x_2 + \frac{x_1 + x_2}{4},\quad A = \frac{λ}{2(1-ρ)}.
 
-* **Throughput** (proved by renewal-reward, checked by simulation to < 1 %).  A server receives
+* **Throughput** (proved by renewal-reward, checked by simulation).  A server receives
   work at an epoch with probability (1+p)/2, so its idle periods are Exp(λ_eff),
   λ_eff = λ(1+p)/2 (memoryless thinning); idle fraction 1−ρ gives (1−ρ)λ_eff idle periods per
   unit time and a baseline throughput, both servers, Θ = 2(1−ρ)λ_eff E[T(I)].  For T(t) = t²:
