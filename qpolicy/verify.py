@@ -48,7 +48,7 @@ import numpy as np
 
 from qpolicy.bounds import (BellInequality, SolverError, bell_certificate, classical_value,
                             classify, local_distance, nonsignaling_value, npa_upper_bound)
-from qpolicy.bounds.membership import COMPACT_LP_LIMIT, LOCAL_ATOL, _compact_size
+from qpolicy.bounds.membership import LOCAL_ATOL
 from qpolicy.bounds.npa import in_npa
 from qpolicy.games import NonlocalGame
 from qpolicy.policies import check_policy_table, nonsignaling_violation
@@ -67,9 +67,9 @@ class Report:
 
     ``min_entry`` / ``max_normalization_error``: validity (``p`` passed the conditional-
     distribution check within ``qpolicy.validation.ATOL``); ``nonsignaling_violation``: eq. (5);
-    ``local_distance``: L1 distance to the local polytope (``None`` for tables too large for the
-    compact LP — then ``local`` rests on the certificate, equal to the distance by LP duality);
-    ``certificate``: a violated Bell inequality, ``None`` iff ``local``; ``in_npa``: passed the
+    ``local_distance``: L1 distance to the local polytope; ``local``: distance ≤
+    ``LOCAL_ATOL``; ``certificate``: a violated Bell inequality (its violation equals the distance
+    by LP duality), ``None`` iff ``local``; ``in_npa``: passed the
     NPA test at ``npa_level``; ``classification``: :func:`qpolicy.bounds.classify`'s answer.
     With a game: ``value``, ``classical_value``, ``npa_bound``, ``nonsignaling_value`` and
     ``normalized_advantage`` (``None`` when the NPA bound equals the classical value).
@@ -79,7 +79,7 @@ class Report:
     max_normalization_error: float
     nonsignaling_violation: float
     nonsignaling: bool
-    local_distance: Optional[float]
+    local_distance: float
     local: bool
     certificate: Optional[BellInequality]
     npa_level: object
@@ -105,9 +105,8 @@ class Report:
                  f"max |sum_a p(a|o) - 1| {self.max_normalization_error:.3g})",
                  f"  non-signaling (eq. 5)            {_yes(self.nonsignaling)} (largest marginal "
                  f"change {self.nonsignaling_violation:.3g})"]
-        distance = ("too large for the distance LP" if self.local_distance is None
-                    else f"L1 distance {self.local_distance:.6g}")
-        lines.append(f"  shared randomness (local)        {_yes(self.local)} ({distance})")
+        lines.append(f"  shared randomness (local)        {_yes(self.local)} (L1 distance "
+                     f"{self.local_distance:.6g})")
         if self.certificate is not None:
             c = self.certificate
             lines += [f"  Bell inequality certificate      <B, q> <= {c.local_bound:.6g} for every "
@@ -170,8 +169,10 @@ def verify(p, game=None, level=1, solver=None):
     level : NPA level of the membership test and the bound (``1``, ``"1+AB"``, ``2``, ...).
     solver : cvxpy solver for every LP/SDP (default: each test's own default).
 
-    The L1 distance and the certificate solve dual LPs (their optima agree); the class comes
-    from :func:`qpolicy.bounds.classify` with the same ``level`` and ``solver``.  Raises
+    The L1 distance and the certificate solve dual LPs (their optima agree; a disagreement
+    about locality raises ``SolverError``); the certificate is sought only for non-local ``p``.
+    Large tables (the Cube's) use cutting planes (see :mod:`qpolicy.bounds.membership`).  The
+    class comes from :func:`qpolicy.bounds.classify` with the same ``level`` and ``solver``.  Raises
     :class:`~qpolicy.bounds.SolverError` when a solver fails.
     """
     start = time.perf_counter()
@@ -185,13 +186,13 @@ def verify(p, game=None, level=1, solver=None):
                              f"shape {game.shape} (answers, then questions)")
     sums = p.sum(axis=tuple(range(n)))
     violation = nonsignaling_violation(p)
-    distance = (local_distance(p, solver=solver).value
-                if _compact_size(p) <= COMPACT_LP_LIMIT else None)
-    certificate = bell_certificate(p, solver=solver)
-    local = certificate is None if distance is None else distance <= LOCAL_ATOL
-    if local != (certificate is None):
-        raise SolverError(f"the distance LP ({distance:.3g}) and the certificate LP disagree on "
-                          f"whether p is local; retry with another solver", "inconsistent")
+    distance = local_distance(p, solver=solver).value
+    local = distance <= LOCAL_ATOL
+    certificate = None if local else bell_certificate(p, solver=solver)
+    if not local and certificate is None:
+        raise SolverError(f"the distance LP says p is non-local (L1 distance {distance:.3g}) but "
+                          f"the certificate LP finds no violated Bell inequality; retry with "
+                          f"another solver", "inconsistent")
     fields = dict(shape=p.shape, min_entry=float(p.min()),
                   max_normalization_error=float(np.max(np.abs(sums - 1.0))),
                   nonsignaling_violation=violation, nonsignaling=violation <= NONSIGNALING_ATOL,
