@@ -50,11 +50,9 @@ available to us).
 import math
 from dataclasses import dataclass, field
 
-import cvxpy as cp
 import numpy as np
 from scipy import integrate, optimize
 
-from ..bounds.results import solve
 from ..validation import as_array, check_int
 from .env import check_rates
 
@@ -409,6 +407,9 @@ def entangled_extra(p, costs, solver=None):
     The Gram matrix G of (u_1..u_n, v_1..v_n) is PSD with unit diagonal (NPA level 1, exact for
     XOR games by Tsirelson's theorem).  Returns (values, Gram matrices).
     """
+    import cvxpy as cp                       # here, not at the top: importing cvxpy takes seconds
+    from ..bounds.results import solve
+
     n = len(costs)
     gram = cp.Variable((2 * n, 2 * n), symmetric=True)
     target = cp.Parameter()
