@@ -25,7 +25,7 @@ def rows(output):
 
 
 def test_chsh_table(capsys):
-    assert main(["bounds", "chsh"]) == 0
+    assert main(["bounds", "chsh", "--lp-check"]) == 0
     out = capsys.readouterr().out
     table = rows(out)
     assert float(table["classical (enumeration)"]) == 0.75
@@ -54,6 +54,7 @@ def test_saved_game_file(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("triangle: 2 players")
     assert "classical (enumeration)" in rows(out)
+    assert "classical (LP)" not in rows(out)          # only with --lp-check
 
 
 @pytest.mark.parametrize("argv, message", [
