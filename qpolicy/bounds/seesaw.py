@@ -27,7 +27,11 @@ end, the SDP's optimality conditions are checked exactly: with :math:`Y = \sum_a
 strategy).  Each restart draws Haar-random rank-one projective measurements (random orthonormal
 bases; a random isometry when there are fewer answers than dimensions) from the seeded
 Generator.  The result reports every restart's value and how many reached the best within
-:data:`REACHED_TOL`.
+:data:`REACHED_TOL`.  Measured (d = 3, 30 restarts, seed 0): projective starts reached the
+optimum in 24/30 runs on Tetra and 30/30 on the Cube; random *generic* POVM starts (a Haar
+isometry C^d → C^{md}) in 17/30 and 15/30, the rest stalling at the classical value.  With
+``classical_start`` one more run starts from an optimal deterministic strategy, so the result
+is never below the classical value.
 
 **Certification.**  The returned value is recomputed from the returned state and POVMs with
 :func:`qpolicy.born` and ``game.value``, independently of the iteration: it is the value of an
