@@ -52,6 +52,7 @@ from qpolicy.bounds.membership import LOCAL_ATOL
 from qpolicy.bounds.npa import in_npa
 from qpolicy.games import NonlocalGame
 from qpolicy.policies import check_policy_table, nonsignaling_violation
+from qpolicy.quantum import born
 from qpolicy.validation import ATOL
 
 __all__ = ["Report", "verify", "load_table", "save_certificate"]
@@ -70,7 +71,8 @@ class Report:
     ``local_distance``: L1 distance to the local polytope; ``local``: distance ≤
     ``LOCAL_ATOL``; ``certificate``: a violated Bell inequality (its violation equals the distance
     by LP duality), ``None`` iff ``local``; ``in_npa``: passed the
-    NPA test at ``npa_level``; ``classification``: :func:`qpolicy.bounds.classify`'s answer.
+    NPA test at ``npa_level``; ``classification``: :func:`qpolicy.bounds.classify`'s answer;
+    ``strategy_gap``: ``max |born(rho, povms) - p|`` of the quantum strategy given (else None).
     With a game: ``value``, ``classical_value``, ``npa_bound``, ``nonsignaling_value`` and
     ``normalized_advantage`` (``None`` when the NPA bound equals the classical value).
     """
@@ -85,6 +87,7 @@ class Report:
     npa_level: object
     in_npa: bool
     classification: str
+    strategy_gap: Optional[float] = None
     game: Optional[str] = None
     value: Optional[float] = None
     classical_value: Optional[float] = None
@@ -115,6 +118,9 @@ class Report:
                       f"    violation                      {c.violation:.6g}"]
         lines += [f"  NPA level {str(self.npa_level):<22} {'passes' if self.in_npa else 'fails'}"
                   f"{'' if self.in_npa else ' (p is not quantum)'}",
+                  *([] if self.strategy_gap is None else
+                    [f"  explicit quantum strategy        reproduces p (max |born(rho, povms) - p| "
+                     f"{self.strategy_gap:.3g})"]),
                   f"  class                            {self.classification} "
                   f"({CLASS_MEANING[_class_key(self.classification)]})"]
         if self.game is not None:
@@ -155,7 +161,7 @@ def _yes(flag):
     return "yes" if flag else "NO"
 
 
-def verify(p, game=None, level=1, solver=None):
+def verify(p, game=None, level=1, solver=None, strategy=None):
     """Check a policy table against every class of the hierarchy; a :class:`Report`.
 
     Parameters
@@ -168,6 +174,10 @@ def verify(p, game=None, level=1, solver=None):
         non-signaling value; ``p`` must have the game's shape.
     level : NPA level of the membership test and the bound (``1``, ``"1+AB"``, ``2``, ...).
     solver : cvxpy solver for every LP/SDP (default: each test's own default).
+    strategy : ``(rho, povms)``, optional
+        A quantum strategy claimed to produce ``p`` (Born rule, :func:`qpolicy.born`); if it
+        does (within ``qpolicy.validation.ATOL``, else ``ValueError``), a non-local ``p`` is
+        classed ``"quantum"`` — proven, not just consistent with NPA.
 
     The L1 distance and the certificate solve dual LPs (their optima agree; a disagreement
     about locality raises ``SolverError``); the certificate is sought only for non-local ``p``.
@@ -198,10 +208,16 @@ def verify(p, game=None, level=1, solver=None):
                   nonsignaling_violation=violation, nonsignaling=violation <= NONSIGNALING_ATOL,
                   local_distance=distance, local=local, certificate=certificate, npa_level=level,
                   in_npa=in_npa(p, level=level, solver=solver),
-                  classification=classify(p, level=level, solver=solver))
+                  classification=classify(p, level=level, solver=solver, strategy=strategy),
+                  strategy_gap=None if strategy is None else _strategy_gap(p, strategy))
     if game is not None:
         fields.update(_game_fields(p, game, level, solver))
     return Report(**fields, seconds=time.perf_counter() - start)
+
+
+def _strategy_gap(p, strategy):
+    rho, povms = strategy
+    return float(np.max(np.abs(born(rho, povms) - p)))
 
 
 def _game_fields(p, game, level, solver):
@@ -219,14 +235,16 @@ def _game_fields(p, game, level, solver):
 # ----------------------------------------------------------------------------------------------
 
 def load_table(path, run=None):
-    """Read a policy table and, if the file holds one, its game: ``(table, game_or_None, note)``.
+    """Read a policy table and what else the file holds: ``(table, game, strategy, note)``.
 
     * ``.npy``: the table itself;
     * ``.npz`` with a key ``table`` (and optionally ``predicate`` + ``question_dist``, a game);
     * ``.npz`` written by ``qpolicy train``: the best iterate of run ``run`` (default: the run
-      with the highest ``best_values``) and the game it was trained on.
+      with the highest ``best_values``), the game it was trained on and, for entangled
+      policies, that iterate's quantum strategy ``(rho, povms)`` rebuilt from its parameters.
 
-    Files are read without pickles.  ``note`` says what was read, for the report.
+    ``game`` and ``strategy`` are None when the file has none.  Files are read without pickles.
+    ``note`` says what was read, for the report.
     """
     from qpolicy.learn.checkpoint import load_checkpoint
     path = os.fspath(path)
@@ -234,7 +252,7 @@ def load_table(path, run=None):
         raise FileNotFoundError(f"no such file: {path!r}")
     if path.endswith(".npy"):
         try:
-            return np.load(path, allow_pickle=False), None, f"table from {path}"
+            return np.load(path, allow_pickle=False), None, None, f"table from {path}"
         except (OSError, ValueError) as exc:
             raise ValueError(f"{path!r} is not a readable .npy array: {exc}") from None
     if not path.endswith(".npz"):
@@ -248,19 +266,31 @@ def load_table(path, run=None):
         if run is not None:
             raise ValueError(f"--run applies to files written by qpolicy train; {path!r} holds "
                              f"a single table")
-        return data["table"], game, f"table from {path}"
-    if "best_tables" in data and "best_values" in data:
-        values = np.asarray(data["best_values"])
-        if run is None:
-            run = int(np.argmax(values))
-        elif not 0 <= run < len(values):
-            raise ValueError(f"run must be between 0 and {len(values) - 1} for {path!r}, got {run}")
-        return (data["best_tables"][run], game,
-                f"best iterate of run {run} of {len(values)} in {path} (qpolicy train; its "
-                f"recorded win probability {values[run]:.6f})")
+        return data["table"], game, None, f"table from {path}"
+    if "hyperparameters" in data and game is not None:
+        return _load_train_file(path, game, run)
     raise ValueError(f"{path!r} holds no policy table: expected a key 'table' or a file written "
-                     f"by qpolicy train (keys 'best_tables', 'best_values'); found "
+                     f"by qpolicy train; found "
                      f"{sorted(data)}")
+
+
+def _load_train_file(path, game, run):
+    from qpolicy.learn.reinforce import load_run
+    result = load_run(path)
+    values = result.best_values
+    if run is None:
+        run = int(np.argmax(values))
+    elif not 0 <= run < len(values):
+        raise ValueError(f"run must be between 0 and {len(values) - 1} for {path!r}, got {run}")
+    strategy = None
+    hp = result.hyperparameters
+    if hp.policy == "entangled":
+        policy = hp.make_policy(game)
+        params = {k: v[run:run + 1] for k, v in result.best_params.items()}
+        strategy = (policy.rho(params)[0], [M[0] for M in policy.povms(params)])
+    note = (f"best iterate of run {run} of {len(values)} in {path} (qpolicy train, {hp.policy} "
+            f"policies; its recorded win probability {values[run]:.6f})")
+    return result.best_tables[run], game, strategy, note
 
 
 def save_certificate(certificate, path):
@@ -303,11 +333,11 @@ def run(args):
     try:
         if args.certificate_out is not None and not args.certificate_out.endswith(".npz"):
             raise ValueError(f"--certificate-out must end with .npz, got {args.certificate_out!r}")
-        table, stored_game, note = load_table(args.table, args.run)
+        table, stored_game, strategy, note = load_table(args.table, args.run)
         game = load_game(args.game, args.edges) if args.game is not None else stored_game
         level = int(args.level) if args.level.isdigit() else args.level
         print(note)
-        report = verify(table, game=game, level=level, solver=args.solver)
+        report = verify(table, game=game, level=level, solver=args.solver, strategy=strategy)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"qpolicy verify: error: {exc}", file=sys.stderr)
         return 2

@@ -20,11 +20,15 @@ def projective_family(observables):
     return np.array([[(eye + O) / 2, (eye - O) / 2] for O in observables], dtype=complex)
 
 
-def tsirelson_table():
+def tsirelson_strategy():
     Z, X = np.diag([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
     alice = projective_family([Z, X])
     bob = projective_family([(Z + X) / np.sqrt(2), (Z - X) / np.sqrt(2)])
-    return qp.born(qp.bell_state(), [alice, bob])
+    return qp.bell_state(), [alice, bob]
+
+
+def tsirelson_table():
+    return qp.born(*tsirelson_strategy())
 
 
 def pr_box():
@@ -131,8 +135,10 @@ def trained_file(tmp_path_factory):
 def test_file_written_by_train_verifies(trained_file, tmp_path, capsys):
     run = reinforce.load_run(trained_file)
     best = int(np.argmax(run.best_values))
-    table, game, note = load_table(trained_file)
+    table, game, strategy, note = load_table(trained_file)
     np.testing.assert_array_equal(table, run.best_tables[best])
+    rho, povms = strategy                       # rebuilt from the saved parameters
+    np.testing.assert_allclose(qp.born(rho, povms), table, atol=1e-12)
     assert game.name == "chsh" and np.array_equal(game.predicate, games.chsh().predicate)
     assert f"run {best} of 2" in note
 
@@ -140,6 +146,7 @@ def test_file_written_by_train_verifies(trained_file, tmp_path, capsys):
     assert main(["verify", str(trained_file), "--certificate-out", str(cert_path)]) == 0
     out = capsys.readouterr().out
     assert "game chsh" in out and "classical value                0.750000" in out
+    assert "explicit quantum strategy        reproduces p" in out
     value = float(out.split("value of p")[1].split()[0])
     assert value == pytest.approx(run.best_values[best], abs=1e-6)
     if run.best_values[best] > 0.75 + 1e-3:        # learned beyond classical: must be certified
@@ -149,6 +156,7 @@ def test_file_written_by_train_verifies(trained_file, tmp_path, capsys):
         assert float(np.sum(B * table)) == pytest.approx(saved["value"], abs=1e-9)
         assert saved["local_bound"] == pytest.approx(brute_force_local_bound(B), abs=1e-9)
         assert saved["violation"] > 0
+        assert "class                            quantum (Q:" in out
     other = 1 - best
     assert main(["verify", str(trained_file), "--run", str(other)]) == 0
     assert f"run {other} of 2" in capsys.readouterr().out
@@ -182,6 +190,25 @@ def test_local_table_certificate_out_is_not_written(tmp_path, capsys):
 def test_invalid_tables_raise_naming_p(bad, message):
     with pytest.raises(ValueError, match=message):
         verify(bad)
+
+
+def test_explicit_strategy_makes_the_class_quantum():
+    p, strategy = tsirelson_table(), tsirelson_strategy()
+    report = verify(p, strategy=strategy)
+    assert report.classification == "quantum" and report.strategy_gap < 1e-12
+    rho, povms = strategy
+    with pytest.raises(ValueError, match="strategy does not produce p"):
+        verify(p, strategy=(rho, [povms[0], povms[1][::-1]]))  # Bob's questions swapped
+
+
+def test_shared_randomness_train_file_has_no_quantum_strategy(tmp_path, capsys):
+    path = tmp_path / "shared.npz"
+    reinforce.train(games.chsh(), policy="shared", seeds=2, steps=5, batch=16, seed=0,
+                    checkpoint=str(path), progress=False)
+    table, game, strategy, note = load_table(path, run=1)
+    assert strategy is None and "run 1 of 2" in note and "shared policies" in note
+    report = verify(table, game=game)
+    assert report.local and report.value <= report.classical_value + 1e-12
 
 
 def test_game_mismatch_and_type():
