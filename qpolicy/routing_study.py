@@ -338,6 +338,10 @@ def summarize(study, records, seconds):
         "train_env_steps": train_steps, "train_seconds": train_seconds,
         "train_steps_per_second": train_steps / train_seconds if train_seconds else None,
         "max_table_error": max(r["table_error"] for r in rows),
+        # cross-check of the two evaluations: exact wait inside the simulation's 95 % CI
+        "exact_inside_sim_ci": sum(r["sim_wait_ci"][0] <= r["exact_wait"] <= r["sim_wait_ci"][1]
+                                   for r in rows),
+        "evaluated_models": len(rows),
     }
 
 
