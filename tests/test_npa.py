@@ -9,7 +9,7 @@ import pytest
 
 import qpolicy as qp
 from qpolicy import games
-from qpolicy.bounds.npa import in_npa, npa_relaxation, npa_upper_bound
+from qpolicy.bounds.npa import dual_bound, in_npa, npa_relaxation, npa_upper_bound
 from qpolicy.bounds.results import SolverError
 
 TSIRELSON = np.cos(np.pi / 8) ** 2
@@ -76,7 +76,7 @@ def test_cube_local_level_one_matches_quoted_value_via_its_two_blocks():
         [even, even], [odd, odd]]
     assert bound.details["size"] == [81, 81]
     assert bound.value == pytest.approx(0.32253, abs=5e-6)
-    assert bound.value >= 209 / 648 - 1e-6                # an explicit strategy reaches it
+    assert bound.details["dual_bound"] >= 209 / 648       # an explicit strategy reaches it
 
 
 def test_blocks_of_a_direct_sum_agree_with_the_joint_relaxation():
@@ -93,6 +93,26 @@ def test_blocks_of_a_direct_sum_agree_with_the_joint_relaxation():
     assert len(split.details["blocks"]) == 2 and joint.moment_matrix.shape == (25, 25)
     assert split.value == pytest.approx(TSIRELSON, abs=1e-7)
     assert joint.value == pytest.approx(TSIRELSON, abs=1e-7)
+
+
+def test_dual_bound_is_rigorous_for_any_multiplier_and_tight_at_the_solvers():
+    game = games.chsh()
+    relaxation = npa_relaxation(game.n_answers, game.n_questions, "1+AB")
+    objective = relaxation.table_map.T @ game.weights.ravel()
+    rng = np.random.default_rng(0)
+    N = len(relaxation.monomials)
+    for scale in (1e-3, 1.0):
+        Z = scale * rng.standard_normal((N, N))
+        assert dual_bound(relaxation, objective, Z) >= TSIRELSON          # valid for any Z
+    for level in (1, "1+AB", 2):
+        bound = npa_upper_bound(game, level=level)
+        assert TSIRELSON <= bound.details["dual_bound"] <= bound.value + 1e-6
+
+
+def test_dual_bound_certifies_the_first_order_solve_on_tetra():
+    """SCS's value may sit a few 1e-9 below the optimum; the dual bound never does."""
+    bound = npa_upper_bound(games.tetra(), level="1+AB")
+    assert 209 / 324 <= bound.details["dual_bound"] <= bound.value + 1e-6
 
 
 @pytest.mark.slow
