@@ -59,6 +59,12 @@ vectorized positivity constraint.  Default solver: Clarabel (interior point, ~1e
 :data:`CLARABEL_MAX_SIZE` monomials, SCS at tolerance 1e-8 above (first order; measured within
 ~3e-8 of Clarabel on Tetra at "1+AB").  ``solver=`` overrides.
 
+**Certified values and blocks.**  Besides the solver's value, every result carries
+``details["dual_bound"]``, a rigorous upper bound recomputed from the solver's dual matrix
+(:func:`dual_bound`), so a first-order solve is still a certified claim.  Games that split into
+independent blocks of questions (the Cube: even and odd start vertices) are bounded block by
+block (:func:`question_blocks`; ``decompose=False`` for the joint SDP).
+
 Example
 -------
 >>> from qpolicy import games
