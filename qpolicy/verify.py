@@ -333,6 +333,8 @@ def run(args):
     try:
         if args.certificate_out is not None and not args.certificate_out.endswith(".npz"):
             raise ValueError(f"--certificate-out must end with .npz, got {args.certificate_out!r}")
+        if args.edges is not None and args.game != "rendezvous":
+            raise ValueError("--edges describes a rendezvous graph: use it with --game rendezvous")
         table, stored_game, strategy, note = load_table(args.table, args.run)
         game = load_game(args.game, args.edges) if args.game is not None else stored_game
         level = int(args.level) if args.level.isdigit() else args.level

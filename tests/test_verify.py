@@ -229,6 +229,8 @@ def test_bad_files_fail_clearly(tmp_path, trained_file, capsys):
     broken.write_bytes(b"not numpy")
     invalid = tmp_path / "invalid.npy"
     np.save(invalid, np.full((2, 2, 2, 2), 0.3))
+    nan_table = tmp_path / "nan.npy"
+    np.save(nan_table, np.full((2, 2, 2, 2), np.nan))
     cases = [
         ([str(tmp_path / "missing.npy")], "no such file"),
         ([str(no_table)], "holds no policy table"),
@@ -239,6 +241,9 @@ def test_bad_files_fail_clearly(tmp_path, trained_file, capsys):
         ([str(trained_file), "--certificate-out", "x.txt"], "must end with .npz"),
         ([str(trained_file), "--game", "ghz"], "shape"),
         ([str(trained_file), "--game", "nonsense"], "unknown game"),
+        ([str(trained_file), "--game", "rendezvous", "--edges", "0-1,1-2,2-0"], "shape"),
+        ([str(trained_file), "--edges", "0-1"], "--game rendezvous"),
+        ([str(nan_table)], "p"),
     ]
     for argv, message in cases:
         assert main(["verify", *argv]) == 2, argv
