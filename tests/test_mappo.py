@@ -253,7 +253,7 @@ def test_coordinator_policy_gradient_estimates_the_exact_gradient():
         return anp.sum(q * win) / 4
     exact = grad(exact_value)(params)
 
-    env, rng = CHSHEnv(60_000), np.random.default_rng(0)
+    env, rng = CHSHEnv(20_000), np.random.default_rng(0)
     obs = env.reset(seed=1)
     advice, actions, logq, logpi = agent.act(params, obs, rng)
     _, reward, *_ = env.step(actions)

@@ -35,7 +35,7 @@ def test_exact_evaluation_converges_for_a_learned_entangled_policy():
     agent = Agent(mappo_config("entangled", 5.5, 1, 0.5), 2, 1, 5, 2)
     params = agent.init(7)
     coarse = exact_performance(agent, params, LAM, MU)
-    fine = exact_performance(agent, params, LAM, MU, grid=400)
+    fine = exact_performance(agent, params, LAM, MU, grid=300)
     # tolerance: 1e-3 in wait is 2 % of the shared-randomness/entanglement gap (~0.05)
     assert coarse[0] == pytest.approx(fine[0], abs=2e-4)
     assert coarse[2] == pytest.approx(fine[2], abs=1e-3)
