@@ -51,9 +51,12 @@ observations; an env that has it must report ``info["final_state"]`` at a trunca
 
 Example
 -------
->>> from qpolicy.learn.mappo import MAPPOConfig, train          # doctest: +SKIP
->>> run = train(env, MAPPOConfig(coordinator="entangled", actor="pass", cost_limit=5.5), seed=0)
->>> run.history["reward"][-1], run.history["multiplier"][-1]
+>>> from qpolicy.queueing import RoutingEnv
+>>> config = MAPPOConfig(coordinator="entangled", actor="pass", cost_limit=5.5, updates=2,
+...                      n_steps=4, hidden=(8,))
+>>> run = train(RoutingEnv(n_envs=16), config, seed=0, log=None)
+>>> len(run.history["multiplier"]), bool(min(run.history["multiplier"]) >= 0)
+(2, True)
 
 References: C. Yu et al., "The surprising effectiveness of PPO in cooperative multi-agent games",
 NeurIPS 2022 (MAPPO); J. Schulman et al., "Proximal policy optimization algorithms", 2017, and
