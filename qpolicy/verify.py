@@ -49,7 +49,6 @@ import numpy as np
 from qpolicy.bounds import (BellInequality, SolverError, bell_certificate, classical_value,
                             classify, local_distance, nonsignaling_value, npa_upper_bound)
 from qpolicy.bounds.membership import LOCAL_ATOL
-from qpolicy.bounds.npa import in_npa
 from qpolicy.games import NonlocalGame
 from qpolicy.policies import check_policy_table, nonsignaling_violation
 from qpolicy.quantum import born
@@ -70,8 +69,9 @@ class Report:
     distribution check within ``qpolicy.validation.ATOL``); ``nonsignaling_violation``: eq. (5);
     ``local_distance``: L1 distance to the local polytope; ``local``: distance ≤
     ``LOCAL_ATOL``; ``certificate``: a violated Bell inequality (its violation equals the distance
-    by LP duality), ``None`` iff ``local``; ``in_npa``: passed the
-    NPA test at ``npa_level``; ``classification``: :func:`qpolicy.bounds.classify`'s answer;
+    by LP duality), ``None`` iff ``local``; ``in_npa``: ``p`` lies in the NPA relaxation at
+    ``npa_level`` — decided by the SDP inside ``classify`` for non-local non-signaling tables
+    without a strategy, otherwise implied by a theorem (``npa_reason`` says which); ``classification``: :func:`qpolicy.bounds.classify`'s answer;
     ``strategy_gap``: ``max |born(rho, povms) - p|`` of the quantum strategy given (else None).
     With a game: ``value``, ``classical_value``, ``npa_bound``, ``nonsignaling_value`` and
     ``normalized_advantage`` (``None`` when the NPA bound equals the classical value).
@@ -86,6 +86,7 @@ class Report:
     certificate: Optional[BellInequality]
     npa_level: object
     in_npa: bool
+    npa_reason: str
     classification: str
     strategy_gap: Optional[float] = None
     game: Optional[str] = None
@@ -117,7 +118,7 @@ class Report:
                       f"    value <B, p>                   {c.value:.6g}",
                       f"    violation                      {c.violation:.6g}"]
         lines += [f"  NPA level {str(self.npa_level):<22} {'passes' if self.in_npa else 'fails'}"
-                  f"{'' if self.in_npa else ' (p is not quantum)'}",
+                  f" ({self.npa_reason})",
                   *([] if self.strategy_gap is None else
                     [f"  explicit quantum strategy        reproduces p (max |born(rho, povms) - p| "
                      f"{self.strategy_gap:.3g})"]),
@@ -187,6 +188,7 @@ def verify(p, game=None, level=1, solver=None, strategy=None):
     """
     start = time.perf_counter()
     p = check_policy_table(p)
+    level = _check_level(level)
     n = p.ndim // 2
     if game is not None:
         if not isinstance(game, NonlocalGame):
@@ -203,16 +205,41 @@ def verify(p, game=None, level=1, solver=None, strategy=None):
         raise SolverError(f"the distance LP says p is non-local (L1 distance {distance:.3g}) but "
                           f"the certificate LP finds no violated Bell inequality; retry with "
                           f"another solver", "inconsistent")
+    classification = classify(p, level=level, solver=solver, strategy=strategy)
     fields = dict(shape=p.shape, min_entry=float(p.min()),
                   max_normalization_error=float(np.max(np.abs(sums - 1.0))),
                   nonsignaling_violation=violation, nonsignaling=violation <= NONSIGNALING_ATOL,
                   local_distance=distance, local=local, certificate=certificate, npa_level=level,
-                  in_npa=in_npa(p, level=level, solver=solver),
-                  classification=classify(p, level=level, solver=solver, strategy=strategy),
+                  classification=classification, **_npa_fields(classification),
                   strategy_gap=None if strategy is None else _strategy_gap(p, strategy))
     if game is not None:
         fields.update(_game_fields(p, game, level, solver))
     return Report(**fields, seconds=time.perf_counter() - start)
+
+
+def _check_level(level):
+    """The NPA levels of :func:`qpolicy.bounds.npa_upper_bound`: an integer ≥ 1 or "1+AB".
+
+    Checked up front because ``classify`` reaches the NPA test only for some tables."""
+    if isinstance(level, str) and level.strip().upper() == "1+AB":
+        return "1+AB"
+    if isinstance(level, (int, np.integer)) and not isinstance(level, bool) and level >= 1:
+        return int(level)
+    raise ValueError(f"level must be a positive integer or '1+AB', got {level!r}")
+
+
+def _npa_fields(classification):
+    """NPA membership from ``classify``'s answer, which ran the NPA SDP exactly when needed
+    (non-local, non-signaling, no strategy); the other cases follow from SR ⊂ Q ⊂ NPA."""
+    if classification == "signaling":
+        return dict(in_npa=False, npa_reason="signaling: not quantum, no SDP needed")
+    if classification in ("factorized", "shared_randomness"):
+        return dict(in_npa=True, npa_reason="implied: local tables are quantum")
+    if classification == "quantum":
+        return dict(in_npa=True, npa_reason="implied: the explicit quantum strategy")
+    if classification == "nonsignaling":
+        return dict(in_npa=False, npa_reason="SDP: p is not quantum")
+    return dict(in_npa=True, npa_reason="SDP: consistent with a quantum strategy")
 
 
 def _strategy_gap(p, strategy):

@@ -109,7 +109,7 @@ def test_pr_box_is_nonsignaling_but_outside_npa():
     # CHSH's algebraic maximum: the L1 distance of the PR box to the local polytope is 2
     assert report.local_distance == pytest.approx(2.0, abs=1e-6)
     assert report.normalized_advantage > 1.0        # beyond the quantum bound
-    assert "fails (p is not quantum)" in str(report)
+    assert "fails (SDP: p is not quantum)" in str(report)
 
 
 def test_ghz_strategy_three_players():
