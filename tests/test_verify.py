@@ -249,3 +249,20 @@ def test_bad_files_fail_clearly(tmp_path, trained_file, capsys):
         assert main(["verify", *argv]) == 2, argv
         err = capsys.readouterr().err
         assert err.startswith("qpolicy verify: error:") and message in err, (argv, err)
+
+
+def test_tetra_see_saw_strategy_three_answers():
+    """A 3-answer game: the see-saw's qutrit strategy is certified non-local and quantum."""
+    from qpolicy.bounds import seesaw_lower_bound
+    game = games.tetra()
+    found = seesaw_lower_bound(game, dim=3, restarts=1, seed=0)
+    strategy = (found.strategy["state"], found.strategy["povms"])
+    p = qp.born(*strategy)
+    report = verify(p, game=game, level="1+AB", strategy=strategy)
+    assert report.classification == "quantum" and report.in_npa
+    assert report.value == pytest.approx(found.value, abs=1e-12)
+    assert report.classical_value == 0.625 and report.value > 0.64
+    assert report.npa_bound == pytest.approx(0.64506, abs=1e-5)
+    assert report.certificate.violation == pytest.approx(report.local_distance, abs=1e-6)
+    assert report.certificate.evaluate(p) == pytest.approx(report.certificate.value, abs=1e-9)
+    assert 0.99 < report.normalized_advantage < 1.01
