@@ -35,11 +35,14 @@ def main(argv=None):
     parser.add_argument("--updates-initial", type=int, default=None)
     parser.add_argument("--updates-chain", type=int, default=None)
     parser.add_argument("--sim-steps", type=int, default=None)
+    parser.add_argument("--limits", type=lambda text: tuple(float(v) for v in text.split(",")),
+                        default=None, help="wait limits of the chain, e.g. 5.5,5.7,5.9")
     args = parser.parse_args(argv)
     changes = {k: v for k, v in dict(seed=args.seed, initial_runs=args.initial_runs,
                                       updates_initial=args.updates_initial,
                                       updates_chain=args.updates_chain,
-                                      sim_steps=args.sim_steps).items() if v is not None}
+                                      sim_steps=args.sim_steps, limits=args.limits).items()
+               if v is not None}
     study = Study.quick(**changes) if args.quick else Study.full(**changes)
     out = args.out or ("results/figure5-quick" if args.quick else "results/figure5")
     summary = run_study(study, out, jobs=args.jobs)

@@ -174,9 +174,9 @@ def evaluate(agent, params, study, seed):
 # Training runs (each saved when done: re-running a study resumes it run by run)
 # --------------------------------------------------------------------------------------------
 
-def run_once(study, kind, limit, updates, seed, warm_start, out, log):
+def run_once(study, kind, limit, updates, seed, warm_start, out, log, tag=""):
     """Train one run (or load it if finished); returns (final params, record)."""
-    path = os.path.join(out, "runs", f"{kind}_limit{limit:g}_seed{seed}_u{updates}.npz")
+    path = os.path.join(out, "runs", f"{kind}_limit{limit:g}_seed{seed}_u{updates}{tag}.npz")
     params0, lambda0 = warm_start if warm_start is not None else (None, 0.5)
     config = mappo_config(kind, limit, updates, lambda0)
     if os.path.exists(path):
@@ -229,10 +229,10 @@ def train_chain(study, kind, out, log=print):
         candidates.append((excess(study, final["exact_p"], final["exact_wait"]), k, params,
                            record["multiplier"], seed))
     _, _, params, multiplier, seed = min(candidates, key=lambda c: c[:2])
-    for limit in study.limits[1:]:
-        log(f"{kind}: chain run at limit {limit}, warm start from seed {seed}")
+    for k, limit in enumerate(study.limits[1:], start=1):
+        log(f"{kind}: chain run {k} at limit {limit}, warm start from seed {seed}")
         params, record = run_once(study, kind, limit, study.updates_chain, seed,
-                                  (params, multiplier), out, log)
+                                  (params, multiplier), out, log, tag=f"_chain{k}")
         multiplier = record["multiplier"]
         records.append(record)
     return records
