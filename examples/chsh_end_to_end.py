@@ -8,7 +8,8 @@ cos²(π/8) ≈ 0.854 (Tsirelson); only a post-quantum "PR box" would win always
 2. learns an entangled strategy with REINFORCE, seeing nothing but the referee's scores
    (a small run: 2 seeds x 120 steps, a few seconds);
 3. checks the learned policy table with qpolicy.verify: a Bell inequality (found by an LP) that
-   every shared-randomness strategy satisfies and the learned one violates.
+   every shared-randomness strategy satisfies and the learned one violates, and the learned
+   state and measurements reproduce the table by the Born rule (class Q, proven).
 
 Run:  python examples/chsh_end_to_end.py [--steps 120] [--seed 0]
 """
@@ -19,7 +20,7 @@ import numpy as np
 from qpolicy import games
 from qpolicy.bounds import classical_value, nonsignaling_value, npa_upper_bound
 from qpolicy.learn import reinforce
-from qpolicy.verify import verify
+from qpolicy.verify import learned_strategy, verify
 
 
 def main(argv=None):
@@ -45,8 +46,10 @@ def main(argv=None):
     print(f"   learned win probability (exact, best iterate)  {run.best_values[best]:.6f}  "
           f"(seed {best}, step {run.best_steps[best]})")
 
-    print("\n3. Verify the learned policy table p[a, b, x, y]")
-    report = verify(run.best_tables[best], game=game)
+    print("\n3. Verify the learned policy table p[a, b, x, y], with the learned state and "
+          "measurements\n   as the explicit quantum strategy behind it")
+    report = verify(run.best_tables[best], game=game,
+                    strategy=learned_strategy(run, game, best))
     print("   " + str(report).replace("\n", "\n   "))
     if report.certificate is not None:
         B = report.certificate

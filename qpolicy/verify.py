@@ -54,7 +54,7 @@ from qpolicy.policies import check_policy_table, nonsignaling_violation
 from qpolicy.quantum import born
 from qpolicy.validation import ATOL
 
-__all__ = ["Report", "verify", "load_table", "save_certificate"]
+__all__ = ["Report", "verify", "load_table", "learned_strategy", "save_certificate"]
 
 #: A table is called non-signaling when eq. (5) holds within this (the tolerance ``classify``
 #: uses, so the report and the class agree).
@@ -309,15 +309,21 @@ def _load_train_file(path, game, run):
         run = int(np.argmax(values))
     elif not 0 <= run < len(values):
         raise ValueError(f"run must be between 0 and {len(values) - 1} for {path!r}, got {run}")
-    strategy = None
+    note = (f"best iterate of run {run} of {len(values)} in {path} (qpolicy train, "
+            f"{result.hyperparameters.policy} policies; its recorded win probability "
+            f"{values[run]:.6f})")
+    return result.best_tables[run], game, learned_strategy(result, game, run), note
+
+
+def learned_strategy(result, game, index):
+    """``(rho, povms)`` of seed ``index``'s best iterate in a REINFORCE ``Run`` of entangled
+    policies (rebuilt from its parameters), or None for the classical policy classes."""
     hp = result.hyperparameters
-    if hp.policy == "entangled":
-        policy = hp.make_policy(game)
-        params = {k: v[run:run + 1] for k, v in result.best_params.items()}
-        strategy = (policy.rho(params)[0], [M[0] for M in policy.povms(params)])
-    note = (f"best iterate of run {run} of {len(values)} in {path} (qpolicy train, {hp.policy} "
-            f"policies; its recorded win probability {values[run]:.6f})")
-    return result.best_tables[run], game, strategy, note
+    if hp.policy != "entangled":
+        return None
+    policy = hp.make_policy(game)
+    params = {k: v[index:index + 1] for k, v in result.best_params.items()}
+    return policy.rho(params)[0], [M[0] for M in policy.povms(params)]
 
 
 def save_certificate(certificate, path):

@@ -47,6 +47,7 @@ def check_chsh(out):
     assert number(r"value of p\s+(\S+)", out) == pytest.approx(learned, abs=1e-6)
     violation = number(r"violation (\S+)$", out)
     assert violation > 0 and "p is beyond shared randomness (certified" in out
+    assert "class                            quantum (Q:" in out
     assert number(r"local bound (\S+),", out) == pytest.approx(2.0, abs=1e-6)
 
 
