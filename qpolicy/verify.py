@@ -135,9 +135,13 @@ class Report:
                          else f"{100 * self.normalized_advantage:.2f} %")
             lines.append(f"    normalized advantage           {advantage}  "
                          f"[(value - classical) / (NPA - classical)]")
-        verdict = ("p is beyond shared randomness (certified by the Bell inequality above)"
-                   if self.beyond_shared_randomness else
-                   "p is NOT beyond shared randomness: a shared-randomness strategy produces it")
+        if not self.nonsignaling:
+            verdict = ("p signals: players who do not communicate cannot produce it, not even "
+                       "with entanglement")
+        elif self.beyond_shared_randomness:
+            verdict = "p is beyond shared randomness (certified by the Bell inequality above)"
+        else:
+            verdict = "p is NOT beyond shared randomness: a shared-randomness strategy produces it"
         lines.append(f"verdict: {verdict}  [{self.seconds:.2f} s]")
         return "\n".join(lines)
 
@@ -183,8 +187,8 @@ def verify(p, game=None, level=1, solver=None, strategy=None):
     The L1 distance and the certificate solve dual LPs (their optima agree; a disagreement
     about locality raises ``SolverError``); the certificate is sought only for non-local ``p``.
     Large tables (the Cube's) use cutting planes (see :mod:`qpolicy.bounds.membership`).  The
-    class comes from :func:`qpolicy.bounds.classify` with the same ``level`` and ``solver``.  Raises
-    :class:`~qpolicy.bounds.SolverError` when a solver fails.
+    class comes from :func:`qpolicy.bounds.classify` with the same ``level`` and ``solver``.
+    Raises :class:`~qpolicy.bounds.SolverError` when a solver fails.
     """
     start = time.perf_counter()
     p = check_policy_table(p)

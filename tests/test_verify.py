@@ -98,7 +98,7 @@ def test_signaling_table_is_reported_signaling():
     assert not report.nonsignaling and report.nonsignaling_violation == pytest.approx(1.0)
     assert report.classification == "signaling" and not report.in_npa
     assert "non-signaling (eq. 5)            NO" in str(report)
-    assert "needs communication" in str(report)
+    assert "needs communication" in str(report) and "verdict: p signals" in str(report)
 
 
 def test_pr_box_is_nonsignaling_but_outside_npa():
