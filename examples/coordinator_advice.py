@@ -73,7 +73,8 @@ def main(argv=None):
     print(f"   20000 sampled rounds at questions (1, 0): max |frequency - π| = "
           f"{np.abs(freq - target).max():.4f}  (4 standard errors: {4 * standard_error:.4f})")
 
-    print("\n2. Prop. 5, POVMs -> advice: the CHSH-optimal Bell-pair policy, actors copy the advice")
+    print("\n2. Prop. 5, POVMs -> advice: the CHSH-optimal Bell-pair policy, actors copy the "
+          "advice")
     Z, X = np.diag([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
     bob = [(Z + X) / np.sqrt(2), (Z - X) / np.sqrt(2)]
     tsirelson = EntangledPolicy(qp.bell_state(), [projective([Z, X]), projective(bob)])

@@ -38,8 +38,8 @@ def main(argv=None):
     lp = classical_value(game, method="lp")                  # LP over the local polytope
     moves = [_destinations(edges, f) for f in enumerated.strategy]
     print("\nshared randomness (classical value)")
-    print(f"   by enumeration   {enumerated.value:.6f}   an optimal strategy (start -> end vertex): "
-          f"agent 1 {moves[0]}, agent 2 {moves[1]}")
+    print(f"   by enumeration   {enumerated.value:.6f}   an optimal strategy (start -> end "
+          f"vertex): agent 1 {moves[0]}, agent 2 {moves[1]}")
     print(f"   by LP            {lp.value:.6f}   ({lp.solver}, {lp.status}); "
           f"difference {abs(lp.value - enumerated.value):.1e}")
 

@@ -71,7 +71,8 @@ class Report:
     ``LOCAL_ATOL``; ``certificate``: a violated Bell inequality (its violation equals the distance
     by LP duality), ``None`` iff ``local``; ``in_npa``: ``p`` lies in the NPA relaxation at
     ``npa_level`` — decided by the SDP inside ``classify`` for non-local non-signaling tables
-    without a strategy, otherwise implied by a theorem (``npa_reason`` says which); ``classification``: :func:`qpolicy.bounds.classify`'s answer;
+    without a strategy, otherwise implied by a theorem (``npa_reason`` says which);
+    ``classification``: :func:`qpolicy.bounds.classify`'s answer;
     ``strategy_gap``: ``max |born(rho, povms) - p|`` of the quantum strategy given (else None).
     With a game: ``value``, ``classical_value``, ``npa_bound``, ``nonsignaling_value`` and
     ``normalized_advantage`` (``None`` when the NPA bound equals the classical value).

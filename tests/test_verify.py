@@ -1,4 +1,4 @@
-"""``qpolicy verify`` / :func:`qpolicy.verify.verify` against tables whose class is known exactly."""
+"""``qpolicy verify`` / :func:`qpolicy.verify.verify` on tables whose class is known exactly."""
 import itertools
 
 import numpy as np
