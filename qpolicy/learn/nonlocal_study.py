@@ -110,13 +110,15 @@ def markdown_table(cells):
     games_present = [g for g in GAMES if any(c["game"] == g for c in cells)]
     header = "| class | entropy α | " + " | ".join(games_present) + " |"
     lines = [header, "|" + "---|" * (2 + len(games_present))]
-    keys = sorted({(c["policy"], c["entropy"]) for c in cells},
-                  key=lambda k: (k[0] != "entangled", k[0], -k[1]))
-    for policy, entropy in keys:
-        row = [policy, f"{entropy:g}"]
+    anneal = lambda c: c["hyperparameters"].get("anneal_steps") or 0  # noqa: E731
+    keys = sorted({(c["policy"], c["entropy"], anneal(c)) for c in cells},
+                  key=lambda k: (k[0] != "entangled", k[0], -k[1], k[2]))
+    for policy, entropy, anneal_steps in keys:
+        row = [policy, f"{entropy:g}" + (f", annealed over {anneal_steps} steps" if anneal_steps
+                                         else "")]
         for g in games_present:
-            cell = next((c for c in cells if (c["game"], c["policy"], c["entropy"]) ==
-                         (g, policy, entropy)), None)
+            cell = next((c for c in cells if (c["game"], c["policy"], c["entropy"], anneal(c)) ==
+                         (g, policy, entropy, anneal_steps)), None)
             row.append(_format_cell(cell, policy, entropy > 0))
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
