@@ -156,8 +156,7 @@ def _run(weights, dims, Bs, iterations, tol):
     Bs = list(Bs)
     value, converged = -np.inf, False
     for sweep in range(1, iterations + 1):
-        povms = _povms(Bs)
-        eigenvalues, vectors = np.linalg.eigh(game_operator(weights, povms))
+        _, vectors = np.linalg.eigh(game_operator(weights, _povms(Bs)))
         psi = vectors[:, -1]                                   # best state for these POVMs
         for k in range(len(dims)):
             T = _environment(weights, _povms(Bs), psi, k)
