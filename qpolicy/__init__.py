@@ -22,7 +22,7 @@ from qpolicy.quantum import (  # noqa: F401  (public API re-exports)
     born,
 )
 
-_SUBPACKAGES = ("policies", "games", "bounds", "learn", "queueing", "plotting")
+_SUBPACKAGES = ("policies", "games", "bounds", "learn", "queueing", "verify")
 
 
 def __getattr__(name):
