@@ -101,3 +101,24 @@ def test_seesaw_row_and_bracketing_summary(capsys):
     assert float(rows(out)["see-saw (d=2, 3 restarts)"]) == pytest.approx(0.8535533906, abs=1e-4)
     summary = out.strip().splitlines()[-1]
     assert summary.startswith("summary:") and "quantum advantage over classical" in summary
+
+
+def solver_column(output):
+    """{label: solver string} of the printed table (the column after the value)."""
+    table = {}
+    for line in output.splitlines():
+        match = re.match(r"^(.+?)\s{2,}(\S+)\s+(\S+)", line)
+        if match and not line.startswith(("bound", "-", "summary")):
+            table[match.group(1).strip()] = match.group(3)
+    return table
+
+
+@pytest.mark.skipif(not (HAS_SEESAW and HAS_NPA), reason="see-saw / NPA modules not present")
+def test_solver_column_names_how_each_row_was_computed(capsys):
+    assert main(["bounds", "chsh", "--lp-check", "--seesaw-dim", "2", "--restarts", "1"]) == 0
+    solvers = solver_column(capsys.readouterr().out)
+    assert solvers["see-saw (d=2, 1 restarts)"] == "see-saw"
+    assert solvers["classical (enumeration)"] == "enumeration"
+    assert solvers["classical (LP)"] == "CLARABEL"
+    assert solvers["NPA level 1"] == "CLARABEL"
+    assert solvers["non-signaling"] == "CLARABEL"

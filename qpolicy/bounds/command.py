@@ -121,10 +121,19 @@ def run(args):
             print(f"{label:<36} {'failed':>12}  {exc}", flush=True)
             continue
         results[label] = bound
-        print(f"{label:<36} {bound.value:>12.8f}  {bound.solver or 'exact':<10} "
+        print(f"{label:<36} {bound.value:>12.8f}  {_solver_label(bound):<10} "
               f"{bound.status or '':<10} {bound.seconds:>8.3f}", flush=True)
     print(_summary(results))
     return 1 if failed else 0
+
+
+#: What the solver column says for bounds computed without a cvxpy solver (``solver`` None).
+NO_SOLVER_LABELS = {"classical": "enumeration", "seesaw": "see-saw"}
+
+
+def _solver_label(bound):
+    """The cvxpy solver behind a row, or how a solver-free row was computed."""
+    return bound.solver or NO_SOLVER_LABELS.get(bound.kind, "none")
 
 
 def _summary(results):
