@@ -37,7 +37,7 @@ import numpy as np
 from autograd.tracer import getval
 
 from qpolicy.policies import check_policy_table
-from qpolicy.validation import ATOL, as_array, as_generator, check_int
+from qpolicy.validation import ATOL, as_array, as_generator, as_index_array, check_int
 
 __all__ = ["NonlocalGame", "Referee", "check_table", "chsh", "ghz", "rendezvous", "tetra",
            "cube"]
@@ -217,8 +217,8 @@ class Referee:
 
     def score(self, questions, answers):
         """Payoff ``V(answers | questions)`` of each row: float array ``(n,)``."""
-        questions = _index_batch(questions, self.n_questions, "questions")
-        answers = _index_batch(answers, self.n_answers, "answers")
+        questions = as_index_array(questions, "questions", self.n_questions)
+        answers = as_index_array(answers, "answers", self.n_answers)
         if questions.shape != answers.shape:
             raise ValueError(f"questions and answers must have the same shape, got "
                              f"{questions.shape} and {answers.shape}")
@@ -297,19 +297,6 @@ def _frozen_copy(arr):
     out.flags.writeable = False
     return out
 
-
-def _index_batch(x, sizes, name):
-    """An integer array ``(n, len(sizes))`` with column k in ``range(sizes[k])``."""
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be an integer array, got {type(x).__name__}")
-    arr = np.asarray(x)
-    if arr.dtype == bool or arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
-    if arr.ndim != 2 or arr.shape[1] != len(sizes):
-        raise ValueError(f"{name} must have shape (n, {len(sizes)}), got {arr.shape}")
-    if arr.size and (arr.min() < 0 or np.any(arr >= np.asarray(sizes))):
-        raise ValueError(f"{name} has an entry outside the alphabet sizes {tuple(sizes)}")
-    return arr
 
 
 def _neighbour_lists(edges):

@@ -40,7 +40,8 @@ import string
 import numpy as np
 
 from qpolicy.quantum import born, check_density_matrix, check_povm
-from qpolicy.validation import ATOL, as_array, as_generator, check_int, check_probabilities
+from qpolicy.validation import (
+    ATOL, as_array, as_generator, as_index_array, check_int, check_probabilities)
 
 __all__ = [
     "check_policy_table", "nonsignaling_violation", "is_nonsignaling",
@@ -113,19 +114,6 @@ def is_nonsignaling(p, atol=1e-9):
 # Shared machinery: questions/answers validation, sampling and log-probabilities from a table
 # ----------------------------------------------------------------------------------------------
 
-def _as_index_array(x, name, sizes):
-    """Integer array ``(batch, n)`` with ``0 ≤ x[:, i] < sizes[i]``."""
-    if isinstance(x, (str, bytes)):
-        raise TypeError(f"{name} must be an integer array of shape (batch, {len(sizes)})")
-    arr = np.asarray(x)
-    if arr.dtype == bool or arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
-    if arr.ndim != 2 or arr.shape[1] != len(sizes):
-        raise ValueError(f"{name} must have shape (batch, {len(sizes)}), got {arr.shape}")
-    if arr.size and (np.any(arr < 0) or np.any(arr >= np.asarray(sizes))):
-        raise ValueError(f"{name}[:, i] must lie in 0..{tuple(s - 1 for s in sizes)}")
-    return arr
-
 
 def _check_local_tables(tables, name, leading=0):
     """A list of per-player tables ``[*leading axes, a_i, o_i]``, each summing to 1 over a_i."""
@@ -175,7 +163,7 @@ class _TablePolicy:
         return self._table
 
     def _questions(self, questions):
-        return _as_index_array(questions, "questions", self.n_questions)
+        return as_index_array(questions, "questions", self.n_questions)
 
     def sample(self, questions, rng):
         """Answers ``(batch, n)`` for questions ``(batch, n)``, drawn from the joint table."""
@@ -190,7 +178,7 @@ class _TablePolicy:
     def log_prob(self, answers, questions):
         """``log π(a | o)`` for each row, shape ``(batch,)`` (−inf for impossible answers)."""
         questions = self._questions(questions)
-        answers = _as_index_array(answers, "answers", self.n_answers)
+        answers = as_index_array(answers, "answers", self.n_answers)
         if len(answers) != len(questions):
             raise ValueError(f"answers and questions must have the same batch size, got "
                              f"{len(answers)} and {len(questions)}")

@@ -71,6 +71,21 @@ def check_probabilities(p, name, axis=-1, atol=ATOL):
     return p
 
 
+def as_index_array(x, name, sizes):
+    """Integer array ``(batch, n)`` with ``0 ≤ x[:, i] < sizes[i]`` (questions or answers of n players)."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an integer array of shape (batch, {len(sizes)}), "
+                        f"got {type(x).__name__}")
+    arr = np.asarray(x)
+    if arr.dtype == bool or arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != len(sizes):
+        raise ValueError(f"{name} must have shape (batch, {len(sizes)}), got {arr.shape}")
+    if arr.size and (np.any(arr < 0) or np.any(arr >= np.asarray(sizes))):
+        raise ValueError(f"{name}[:, i] must lie in 0..{tuple(s - 1 for s in sizes)}")
+    return arr
+
+
 def check_int(x, name, minimum=None):
     """A Python/NumPy integer (not bool) at least ``minimum``."""
     if isinstance(x, bool) or not isinstance(x, numbers.Integral):
