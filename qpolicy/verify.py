@@ -217,7 +217,8 @@ def verify(p, game=None, level=1, solver=None, strategy=None):
         raise SolverError(f"the distance LP says p is non-local (L1 distance {distance:.3g}) but "
                           f"the certificate LP finds no violated Bell inequality; retry with "
                           f"another solver", "inconsistent")
-    classification = classify(p, level=level, solver=solver, strategy=strategy)
+    classification = classify(p, level=level, solver=solver, strategy=strategy,
+                              distance=distance)   # the LP above, solved once
     fields = dict(shape=p.shape, min_entry=float(p.min()),
                   max_normalization_error=float(np.max(np.abs(sums - 1.0))),
                   nonsignaling_violation=violation, nonsignaling=violation <= NONSIGNALING_ATOL,

@@ -327,6 +327,18 @@ def test_classify_each_class():
         assert classify(pr_box()) == "nonsignaling"
 
 
+
+def test_classify_reuses_a_precomputed_distance():
+    shared = 0.5 * (deterministic_table([np.array([0, 0])] * 2, (2, 2))
+                    + deterministic_table([np.array([1, 1])] * 2, (2, 2)))
+    for table in (shared, tsirelson_table(), pr_box()):
+        distance = local_distance(table).value
+        assert classify(table, distance=distance) == classify(table)
+    # the given distance is what decides locality: no LP is solved to second-guess it
+    assert classify(pr_box(), distance=0.0) == "shared_randomness"
+    with pytest.raises(TypeError, match="distance"):
+        classify(pr_box(), distance="2")
+
 # -- bad input and solver failures --------------------------------------------------------------
 
 def test_bad_arguments():

@@ -112,6 +112,19 @@ def test_pr_box_is_nonsignaling_but_outside_npa():
     assert "fails (SDP: p is not quantum)" in str(report)
 
 
+def test_verify_solves_the_distance_lp_once(monkeypatch):
+    import qpolicy.bounds.membership as membership
+    import qpolicy.verify as verify_module
+    calls, original = [], membership.local_distance
+
+    def counting(p, *args, **kwargs):
+        calls.append(1)
+        return original(p, *args, **kwargs)
+    monkeypatch.setattr(verify_module, "local_distance", counting)
+    monkeypatch.setattr(membership, "local_distance", counting)   # classify's own call
+    report = verify(tsirelson_table(), game=games.chsh())
+    assert len(calls) == 1 and report.classification == "npa1"
+
 def test_ghz_strategy_three_players():
     X, Y = np.array([[0, 1], [1, 0]], dtype=complex), np.array([[0, -1j], [1j, 0]])
     family = projective_family([X, Y])

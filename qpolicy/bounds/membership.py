@@ -239,7 +239,7 @@ def is_factorized(p, atol=ATOL):
     return float(np.max(np.abs(product.transpose(order) - p))) <= atol
 
 
-def classify(p, level=1, solver=None, atol=ATOL, strategy=None):
+def classify(p, level=1, solver=None, atol=ATOL, strategy=None, distance=None):
     """The smallest class of F ⊂ SR ⊂ Q ⊂ NS ⊂ C that the available tests certify for ``p``.
 
     Returns one of
@@ -258,8 +258,10 @@ def classify(p, level=1, solver=None, atol=ATOL, strategy=None):
 
     ``atol`` is the tolerance of the non-signaling, factorization and Born-rule checks (locality
     uses :data:`LOCAL_ATOL`); LPs and SDPs use ``solver`` (defaults as in
-    :func:`in_local_polytope` and ``npa.in_npa``).  Raises ``ValueError`` if ``strategy`` does not
-    produce ``p``.
+    :func:`in_local_polytope` and ``npa.in_npa``).  ``distance``: the L1 distance from ``p`` to
+    the local polytope if the caller already computed it (:func:`local_distance`'s value; the
+    Cube's LP takes ~10 s), else it is computed here.  Raises ``ValueError`` if ``strategy`` does
+    not produce ``p``.
 
     Example
     -------
@@ -279,7 +281,12 @@ def classify(p, level=1, solver=None, atol=ATOL, strategy=None):
         return "signaling"
     if is_factorized(p, atol=atol):
         return "factorized"
-    if in_local_polytope(p, solver=solver):
+    if distance is None:
+        distance = local_distance(p, solver=solver).value
+    elif isinstance(distance, bool) or not isinstance(distance, (int, float, np.floating)):
+        raise TypeError(f"distance must be a number (local_distance(p).value), got "
+                        f"{type(distance).__name__}")
+    if distance <= LOCAL_ATOL:
         return "shared_randomness"
     if strategy is not None:
         return "quantum"
