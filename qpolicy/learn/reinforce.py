@@ -183,19 +183,27 @@ def policy_gradient(policy, params, referee, rng, batch, entropy, baseline=False
 
 
 def sample_answers(tables, questions, n_answers, rng):
-    """Joint answers ``a ~ π_s(·|o)`` for questions ``(S, N, n)``; returns answers and π(a|o)."""
+    """Joint answers ``a ~ π_s(·|o)`` for questions ``(S, N, n)``; returns answers and π(a|o).
+
+    Inverse-CDF sampling with one uniform draw per round.  The cumulative sums are taken once
+    over the whole table and laid out answer-major, ``cdf[a, (s, o)]``, so each round's column
+    is one gather and the comparison with its draw reduces over the short answer axis in
+    vectorized row operations (a reduction along a short last axis is several times slower).
+    """
     seeds, batch, n = questions.shape
-    # conditional[s, o, a] = π_s(a|o) with question and answer tuples flattened
-    conditional = np.maximum(tables.reshape(seeds, int(np.prod(n_answers)), -1), 0.0)
-    conditional = np.swapaxes(conditional, 1, 2)
-    cdf = np.cumsum(conditional, axis=-1)
-    seed_index = np.arange(seeds)[:, None]
+    n_joint = int(np.prod(n_answers))
+    # conditional[a, s·|O| + o] = π_s(a|o), answer and question tuples flattened
+    conditional = np.maximum(tables.reshape(seeds, n_joint, -1), 0.0)
+    n_question_tuples = conditional.shape[-1]
+    cdf = np.cumsum(conditional, axis=1)
+    conditional, cdf = (np.swapaxes(x, 0, 1).reshape(n_joint, -1) for x in (conditional, cdf))
     question_index = np.ravel_multi_index(tuple(np.moveaxis(questions, -1, 0)), tables.shape[1 + n:])
-    row_cdf = cdf[seed_index, question_index]                                      # (S, N, A)
-    u = rng.random((seeds, batch, 1)) * row_cdf[..., -1:]
-    choice = np.minimum(np.sum(row_cdf <= u, axis=-1), cdf.shape[-1] - 1)          # inverse CDF
-    probs = conditional[seed_index, question_index, choice]
-    answers = np.stack(np.unravel_index(choice, n_answers), axis=-1)
+    column = (np.arange(seeds)[:, None] * n_question_tuples + question_index).ravel()
+    round_cdf = cdf.take(column, axis=1)                                           # (A, S·N)
+    u = rng.random(seeds * batch) * round_cdf[-1]
+    choice = np.minimum(np.sum(round_cdf <= u, axis=0), n_joint - 1)               # inverse CDF
+    probs = conditional[choice, column].reshape(seeds, batch)
+    answers = np.stack(np.unravel_index(choice.reshape(seeds, batch), n_answers), axis=-1)
     return answers, probs
 
 
