@@ -9,14 +9,24 @@ All three run the same algorithm — entangled policy (QuantumSoftmax POVMs, lea
   einsum, sampling with ``jax.random.categorical``), ``vmap`` over seeds, one ``jax.jit`` step,
   as the paper's implementation was.  Its rewards come from the predicate inside the compiled step
   (no black-box referee call), which flatters it slightly.  Skipped if JAX is absent
-  (``pip install -e ".[bench]"``); compile time excluded.
+  (``pip install -e ".[bench]"``); compile time excluded;
+* ``before``   – with ``--before REV``: ``batched`` as the package was at git revision ``REV``
+  (exported with ``git archive`` to a temporary folder), to measure a speed-up in one run.  Both
+  it and ``batched`` then run in fresh subprocesses, alternately, the best of ``--repeats``
+  timings each, so both see the same machine load.
 
 Reported: seed-steps per second (S × steps / wall time), ratios to ``batched``, and as a sanity
 check the mean exact win probability after the last step of ours and of the JAX peer.
 
 Run:  python benchmarks/bench_reinforce.py [--games chsh tetra] [--seeds 30] [--steps 60]
+          [--peers loop jax] [--before REV --repeats 3]
 """
 import argparse
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 
 import numpy as np
@@ -36,6 +46,55 @@ def time_loop(game, seeds, steps, batch):
     for s in range(seeds):
         reinforce.train(game, seeds=1, steps=steps, batch=batch, seed=s, progress=False)
     return time.perf_counter() - start
+
+
+#: Times ``train`` in a fresh interpreter, so an older revision of the package can be measured.
+_TIMER = """
+import sys, time
+from qpolicy import games
+from qpolicy.learn import reinforce
+game = getattr(games, sys.argv[1])()
+seeds, steps, batch = map(int, sys.argv[2:5])
+reinforce.train(game, seeds=seeds, steps=2, batch=batch, progress=False)    # warm-up
+start = time.perf_counter()
+reinforce.train(game, seeds=seeds, steps=steps, batch=batch, progress=False)
+print(time.perf_counter() - start)
+"""
+
+
+def export_revision(rev, folder):
+    """``git archive REV qpolicy`` unpacked into ``folder``; returns ``folder``."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    archive = os.path.join(folder, "src.tar")
+    subprocess.run(["git", "-C", repo, "archive", "-o", archive, rev, "qpolicy"], check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def time_in_subprocess(source, name, seeds, steps, batch):
+    """Seconds for ``steps`` batched steps with the package found first on ``source``."""
+    env = dict(os.environ, PYTHONPATH=source)
+    out = subprocess.run([sys.executable, "-c", _TIMER, name, str(seeds), str(steps), str(batch)],
+                         env=env, check=True, capture_output=True, text=True)
+    return float(out.stdout.strip())
+
+
+def compare_revisions(args, before_source, current_source):
+    """Per game: seed-steps/s now and at ``--before``, alternating runs, best of ``--repeats``."""
+    print(f"seeds={args.seeds} steps={args.steps} batch={args.batch}; seed-steps/s, best of "
+          f"{args.repeats} alternating runs; speed-up = now / {args.before}")
+    print(f"{'game':6s} {args.before[:10]:>10s} {'now':>10s} {'speed-up':>9s} {'ms/step now':>12s}")
+    for name in args.games:
+        best = {"before": np.inf, "now": np.inf}
+        for _ in range(args.repeats):
+            for label, source in (("before", before_source), ("now", current_source)):
+                seconds = time_in_subprocess(source, name, args.seeds, args.steps, args.batch)
+                best[label] = min(best[label], seconds)
+        work = args.seeds * args.steps
+        print(f"{name:6s} {work / best['before']:10.0f} {work / best['now']:10.0f} "
+              f"{best['before'] / best['now']:9.2f} {1e3 * best['now'] / args.steps:12.1f}",
+              flush=True)
 
 
 def make_jax_trainer(game, seeds, batch, dim, lr=3e-2, alpha=0.2):
@@ -126,7 +185,17 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, default=30)
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--batch", type=int, default=512)
+    ap.add_argument("--peers", nargs="*", choices=["loop", "jax"], default=["loop", "jax"],
+                    help="peers timed beside batched (ignored with --before)")
+    ap.add_argument("--before", metavar="REV", default=None,
+                    help="instead: compare batched now against batched at git revision REV")
+    ap.add_argument("--repeats", type=int, default=3, help="timings per side with --before")
     args = ap.parse_args(argv)
+    if args.before is not None:
+        current = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        with tempfile.TemporaryDirectory() as folder:
+            compare_revisions(args, export_revision(args.before, folder), current)
+        return
     print(f"seeds={args.seeds} steps={args.steps} batch={args.batch}; seed-steps/s (higher is "
           f"better), ratio = batched / other")
     print(f"{'game':6s} {'batched':>10s} {'loop':>10s} {'ratio':>7s} {'jax-jit':>10s} {'ratio':>7s}"
@@ -136,8 +205,13 @@ def main(argv=None):
         work = args.seeds * args.steps
         seconds, our_value = time_batched(game, args.seeds, args.steps, args.batch)
         batched = work / seconds
-        loop = work / time_loop(game, args.seeds, args.steps, args.batch)
-        jax_run = make_jax_trainer(game, args.seeds, args.batch, max(game.n_answers))
+        if "loop" in args.peers:
+            loop = work / time_loop(game, args.seeds, args.steps, args.batch)
+            loop_text = f"{loop:10.0f} {batched / loop:7.2f}"
+        else:
+            loop_text = f"{'skipped':>10s} {'':>7s}"
+        jax_run = make_jax_trainer(game, args.seeds, args.batch, max(game.n_answers)) \
+            if "jax" in args.peers else None
         if jax_run is None:
             jax_text, jax_value = f"{'skipped':>10s} {'':>7s}", float("nan")
         else:
@@ -146,7 +220,7 @@ def main(argv=None):
             jax_value = jax_run(args.steps)
             jax_speed = work / (time.perf_counter() - start)
             jax_text = f"{jax_speed:10.0f} {batched / jax_speed:7.2f}"
-        print(f"{name:6s} {batched:10.0f} {loop:10.0f} {batched / loop:7.2f} {jax_text}   "
+        print(f"{name:6s} {batched:10.0f} {loop_text} {jax_text}   "
               f"{our_value:.4f} / {jax_value:.4f}", flush=True)
 
 
