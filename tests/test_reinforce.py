@@ -29,6 +29,14 @@ def test_entangled_tables_are_the_born_rule_of_their_povms_and_state(game, state
             np.testing.assert_allclose(rho[s], qp.density_matrix(B), atol=1e-15)
 
 
+def test_povms_of_all_players_in_one_call_equal_one_call_per_player():
+    policy = Entangled(games.ghz())
+    params = policy.init(np.random.default_rng(4), seeds=2)
+    for k, povm in enumerate(policy.povms(params)):
+        alone = qp.quantum_softmax(params[f"povm{k}_re"] + 1j * params[f"povm{k}_im"])
+        np.testing.assert_array_equal(povm, alone)
+
+
 def test_default_local_dimension_is_the_largest_answer_count():
     assert Entangled(games.chsh()).dim == 2 and Entangled(games.cube()).dim == 3
 
@@ -59,6 +67,27 @@ def test_sampled_answers_follow_the_table():
         # multinomial frequencies within 5 standard errors
         assert np.all(np.abs(counts / n - expected) <= 5 * np.sqrt(expected / n) + 1e-12)
         np.testing.assert_array_equal(probs[s], expected[answers[s, :, 0], answers[s, :, 1]])
+
+
+@pytest.mark.parametrize("game", [games.chsh(), games.ghz(), games.cube()], ids=lambda g: g.name)
+def test_sampled_answers_are_the_inverse_cdf_of_each_rounds_own_draw(game):
+    # Reference: one round at a time, the first answer whose cumulative probability exceeds
+    # u · (row total) for the round's uniform u (the draws come in round order).
+    policy = Entangled(game)
+    seeds, batch = 3, 200
+    tables = policy.tables(policy.init(np.random.default_rng(5), seeds=seeds))
+    questions = game.referee(6).ask(seeds * batch).reshape(seeds, batch, game.n_players)
+    answers, probs = reinforce.sample_answers(tables, questions, game.n_answers,
+                                              np.random.default_rng(7))
+    draws = np.random.default_rng(7).random((seeds, batch))
+    n_joint = int(np.prod(game.n_answers))
+    for s in range(seeds):
+        for j in range(batch):
+            row = np.maximum(tables[(s, Ellipsis) + tuple(questions[s, j])].ravel(), 0.0)
+            cdf = np.cumsum(row)
+            a = min(int(np.searchsorted(cdf, draws[s, j] * cdf[-1], side="right")), n_joint - 1)
+            assert tuple(answers[s, j]) == np.unravel_index(a, game.n_answers)
+            assert probs[s, j] == row[a]
 
 
 # -- the estimator against the exact gradient -----------------------------------------------------
