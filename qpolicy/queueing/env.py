@@ -37,7 +37,7 @@ OBSERVATIONS = ("job", "dt", "queues")
 _FEATURE_SIZE = {"job": 1, "dt": 1, "queues": 2}
 
 #: Random draws are made for about this many env-steps at a time (memory ~ 40 bytes per step).
-_BLOCK_ENV_STEPS = 1 << 18
+_BLOCK_ENV_STEPS = 1 << 16
 
 
 def square(t):
@@ -75,14 +75,15 @@ def check_throughput_function(throughput):
 def check_actions(actions, n_envs):
     """Actions as an integer array ``(n_envs, 2)`` with entries in {0, 1}; bool is accepted."""
     a = np.asarray(actions)
-    if a.dtype == bool:
-        a = a.view(np.uint8)
-    elif a.dtype.kind not in "iu":
+    if a.dtype.kind not in "biu":
         raise TypeError(f"actions must be an integer array of servers 0/1, got dtype {a.dtype}")
     if a.shape != (n_envs, 2):
         raise ValueError(f"actions must have shape (n_envs, 2) = ({n_envs}, 2), got {a.shape}")
-    high_bits = a >> 1                       # zero exactly for 0 and 1 (also for negatives)
-    if np.any(high_bits):
+    if a.dtype == bool:
+        return a.view(np.uint8)
+    # One reduction: read as unsigned, negative entries are huge, so max ≤ 1 iff all are 0 or 1.
+    if a.view(f"u{a.itemsize}").max() > 1:
+        high_bits = a >> 1
         raise ValueError("actions must be 0 or 1 (the server index), got "
                          f"{a[high_bits != 0][0]}")
     return a
@@ -149,19 +150,24 @@ class RoutingEnv:
 
     def central_state(self):
         """``(n_envs, 5)`` array (q_1, q_2, x_1, x_2, Δt before the current pair), for critics."""
-        return np.concatenate([self._q, self._x, self._dt_prev[None]], axis=0).T
+        state = np.empty((5, self.n_envs))
+        state[:2], state[2:4], state[4] = self._q, self._x, self._dt_prev
+        return state.T
 
     def observation(self):
         """Per-router observation ``(n_envs, 2, obs_dim)`` of the current pair (see class doc)."""
         obs = np.empty((self.n_envs, 2, self.obs_dim))
         column = 0
         for feature in self.observe:
-            if feature == "job":
-                obs[:, :, column] = self._x.T
-            elif feature == "dt":
-                obs[:, :, column] = self._dt_prev[:, None]
-            else:
-                obs[:, :, column:column + 2] = self._q.T[:, None, :]
+            # Row by row: a single transposing copy would loop over the length-2 axis innermost.
+            for router in (0, 1):
+                if feature == "job":
+                    obs[:, router, column] = self._x[router]
+                elif feature == "dt":
+                    obs[:, router, column] = self._dt_prev
+                else:
+                    obs[:, router, column] = self._q[0]
+                    obs[:, router, column + 1] = self._q[1]
             column += _FEATURE_SIZE[feature]
         return obs
 
@@ -177,10 +183,13 @@ class RoutingEnv:
         # Two fair coins per step, unpacked from random bytes (8 coins per byte).
         coins = np.unpackbits(np.frombuffer(rng.bytes(-(-2 * block * n // 8)), np.uint8))
         coins = coins[:2 * block * n].reshape(2, block, n)
-        self._flips = coins[0] if self.balanced else np.zeros((block, n), np.uint8)
+        # The relabeling coin c of eq. (35) as floats 0/1: executed server = |action − c|.
+        self._flips = coins[0].astype(float) if self.balanced else np.zeros((block, n))
         self._second_is_0 = coins[1].view(bool)         # router 0's customer served second
-        # Extra wait of the second customer of a co-routed pair: the first one's size.
-        self._first_size = np.where(self._second_is_0, self._jobs[:, 1], self._jobs[:, 0])
+        # Extra wait of the second customer of a co-routed pair: the first one's size; halved,
+        # since the cost is the mean of the two customers' waits.
+        half_first = np.where(self._second_is_0, self._jobs[:, 1], self._jobs[:, 0])
+        self._half_first_size = np.multiply(half_first, 0.5, out=half_first)
         self._k = 0
 
     def _next_jobs(self):
@@ -206,6 +215,7 @@ class RoutingEnv:
         self._T_idle = np.zeros((2, n))        # T(idle time so far), already paid (eq. 32)
         self._dt_prev = np.zeros(n)
         self._t = np.zeros(n, dtype=np.int64)
+        self._allocate_buffers()
         self._draw_block()
         self._x = self._jobs[0]
         return self.observation()
@@ -237,6 +247,13 @@ class RoutingEnv:
         self._q, self._T_idle = q.copy(), np.array(state["T_idle"], dtype=float)
         self._dt_prev = np.array(state["dt_prev"], dtype=float)
         self._t = np.array(state["t"], dtype=np.int64)
+        self._allocate_buffers()
+
+    def _allocate_buffers(self):
+        """Scratch arrays reused by every step (nothing returned to the caller lives in them)."""
+        self._buffer = np.empty((2, self.n_envs))
+        self._to_1 = np.empty((2, self.n_envs))
+        self._got_work = np.empty((2, self.n_envs))
 
     def step(self, actions):
         """Route the current pair; returns ``obs, reward, cost, terminated, truncated, info``.
@@ -251,40 +268,54 @@ class RoutingEnv:
         if self._rng is None:
             raise RuntimeError("call reset(seed=...) before step()")
         a = check_actions(actions, self.n_envs)
-        k = self._k
+        k, to_1, buffer = self._k, self._to_1, self._buffer
         x, q, dt = self._x, self._q, self._gaps[k]
-        # Executed servers as floats 0/1, (router, env); eq. (35) flips both with prob. 1/2.
-        to_1 = (a.T ^ self._flips[k]).astype(float)
+        # Executed servers as floats 0/1, (router, env): |a − c| flips both with the coin c of
+        # eq. (35).  Row-by-row copies and float arithmetic: a transposing or casting ufunc
+        # call, integer ufuncs and where= masks are each several times slower in NumPy.
+        to_1[0], to_1[1] = a[:, 0], a[:, 1]
+        to_1 -= self._flips[k]
+        np.abs(to_1, out=to_1)
+        servers = to_1.T.astype(np.int8)
         # Δq of eq. (31); x - x·1 is exactly 0, so a server that got nothing has load 0.
-        on_1 = x * to_1
-        on_0 = x - on_1
+        on_1 = np.multiply(x, to_1, out=buffer)
         load = np.empty_like(q)
-        np.add(on_0[0], on_0[1], out=load[0])
         np.add(on_1[0], on_1[1], out=load[1])
-        work = np.maximum(q, 0.0)
-        # Customer i waits work[server_i] = work_0 + to_1[i]·(work_1 − work_0); a co-routed pair's
-        # second customer also waits the first's size.  n_on_1 = 0 or 2 exactly when co-routed.
-        n_on_1 = to_1[0] + to_1[1]
-        wait = n_on_1 * (work[1] - work[0])
-        wait += 2.0 * work[0]
-        co_routed = n_on_1 - 1.0
-        co_routed *= co_routed
-        wait += co_routed * self._first_size[k]
-        cost = 0.5 * wait
+        on_0 = np.subtract(x, on_1, out=buffer)
+        np.add(on_0[0], on_0[1], out=load[0])
+        work = np.maximum(q, 0.0, out=buffer)
+        # Mean wait: customer i waits work[server_i] = work_0 + to_1[i]·(work_1 − work_0); a
+        # co-routed pair's second customer also waits the first's size.  With n_on_1 = 0, 1, 2
+        # customers on server 1: cost = n_on_1/2·(work_1 − work_0) + work_0 + co·first/2, where
+        # co = (n_on_1 − 1)² is 1 exactly when co-routed.  (All halvings are exact.)
+        n_on_1 = np.add(to_1[0], to_1[1], out=to_1[0])
+        cost = np.subtract(work[1], work[0])
+        cost *= n_on_1
+        cost *= 0.5
+        cost += work[0]
+        n_on_1 -= 1.0
+        co_routed = np.multiply(n_on_1, n_on_1, out=n_on_1)
+        co_routed *= self._half_first_size[k]
+        cost += co_routed
         # eq. (30): an arrival at an idle server (q < 0) restarts it from 0: q + [−q]_+ = work.
-        got_work = np.sign(load)                                   # 1.0 if Δq > 0 else 0.0
-        q_new = work - q
-        q_new *= got_work
-        q_new += q
-        q_new += load
+        # Written q + got·(work − q), exact: work − q + q is work when got = 1 (q ≤ 0 or work = q).
+        got_work = np.sign(load, out=self._got_work)                  # 1.0 if Δq > 0 else 0.0
+        work -= q
+        work *= got_work
+        work += q
+        q_new = np.add(work, load, out=load)
         q_new -= dt
-        T_new = self.throughput(np.maximum(-q_new, 0.0))
-        per_server = T_new - (1.0 - got_work) * self._T_idle                  # eq. (32)
+        idle = np.negative(q_new)
+        T_new = self.throughput(np.maximum(idle, 0.0, out=idle))
+        # eq. (32): an idle server that got no work has already been paid T(idle so far).
+        paid = np.subtract(1.0, got_work, out=buffer)
+        paid *= self._T_idle
+        per_server = np.subtract(T_new, paid, out=buffer)
         reward = per_server[0] + per_server[1]                               # eq. (33)
         self._q, self._T_idle, self._dt_prev = q_new, T_new, dt
         self._t += 1
         self._next_jobs()
-        info = {"servers": to_1.T.astype(np.int8), "dt": dt, "second_is_0": self._second_is_0[k]}
+        info = {"servers": servers, "dt": dt, "second_is_0": self._second_is_0[k]}
         truncated = np.zeros(self.n_envs, dtype=bool)
         if self.horizon is not None:
             truncated = self._t >= self.horizon
