@@ -205,3 +205,19 @@ def test_bad_actions_and_order_of_calls_raise():
         env.step(np.array([[0.0, 1.0], [1.0, 0.0]]))
     env.step(np.array([[True, False], [False, False]]))          # bool actions are servers too
     assert OBSERVATIONS == ("job", "dt", "queues")
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint64])
+def test_actions_of_every_integer_dtype_and_layout_are_checked_and_executed(dtype):
+    env = RoutingEnv(n_envs=3, balanced=False)
+    env.reset(seed=0)
+    actions = np.array([[0, 1], [1, 1], [1, 0]], dtype=dtype)
+    for layout in (actions, np.asfortranarray(actions), actions.T.copy().T):
+        *_, info = env.step(layout)
+        np.testing.assert_array_equal(info["servers"], actions)
+    bad_values = [2, np.iinfo(dtype).max] + ([-1, np.iinfo(dtype).min] if np.iinfo(dtype).min < 0 else [])
+    for bad in bad_values:
+        wrong = actions.copy()
+        wrong[2, 1] = bad
+        with pytest.raises(ValueError, match=f"0 or 1.*got {bad}"):
+            env.step(np.asfortranarray(wrong))
