@@ -7,7 +7,8 @@ Measures, in one run:
   without the policy (pre-drawn actions) to isolate the environment;
 * arrivals per second of :func:`qpolicy.queueing.customer_sim.replay` (heap of events, one
   Python step per customer) on the same number of arrivals, and the ratio;
-* memory per environment copy: the state arrays, and the state plus the pre-drawn random block.
+* memory per environment copy: the state arrays, and the state plus the step's scratch buffers
+  and the pre-drawn random block.
 
 Rates are per second of **CPU time of this process** (``time.process_time``), which is robust
 to other jobs sharing the machine (wall-clock rates would measure the contention); single
@@ -48,9 +49,10 @@ def env_rate(n_envs, seconds, with_policy):
 
 def memory_per_copy(env):
     state = sum(a.nbytes for a in (env._q, env._T_idle, env._dt_prev, env._t))
+    scratch = sum(a.nbytes for a in (env._buffer, env._to_1, env._got_work))
     block = sum(a.nbytes for a in (env._jobs, env._gaps, env._flips, env._second_is_0,
-                                   env._first_size))
-    return state / env.n_envs, (state + block) / env.n_envs
+                                   env._half_first_size))
+    return state / env.n_envs, (state + scratch + block) / env.n_envs
 
 
 def event_rate(arrivals):
@@ -73,13 +75,13 @@ def main(argv=None):
     des = event_rate(args.arrivals)
     print(f"customer-level event simulation: {des:,.0f} arrivals/s ({args.arrivals:,} arrivals)")
     print(f"{'n_envs':>7} {'steps/s (random policy)':>24} {'steps/s (env only)':>19} "
-          f"{'× event sim':>11} {'bytes/copy state':>16} {'+ random block':>14}")
+          f"{'× event sim':>11} {'bytes/copy state':>16} {'+ scratch, random block':>23}")
     for n in N_ENVS:
         with_policy, _ = env_rate(n, args.seconds, True)
         env_only, env = env_rate(n, args.seconds, False)
         state, total = memory_per_copy(env)
         print(f"{n:>7} {with_policy:>24,.0f} {env_only:>19,.0f} {with_policy / des:>11.1f} "
-              f"{state:>16.0f} {total:>14.0f}", flush=True)
+              f"{state:>16.0f} {total:>23.0f}", flush=True)
 
 
 if __name__ == "__main__":
