@@ -244,6 +244,65 @@ def test_three_player_born_table_is_in_npa():
     assert in_npa(table, level=1)
 
 
+def _membership_sdp(table, level):
+    """(t*, primal y, dual Z) of min t s.t. Γ + tI ⪰ 0, correlators of ``table`` fixed (Clarabel)."""
+    import cvxpy as cp
+    from qpolicy.bounds.npa import _moment_matrix
+    relaxation = npa_relaxation(table.shape[:2], table.shape[2:], level)
+    K = relaxation.correlator_map.toarray()
+    correlators = np.linalg.lstsq(K, table.ravel(), rcond=None)[0]
+    y, t = cp.Variable(relaxation.n_variables), cp.Variable()
+    N = len(relaxation.monomials)
+    psd = _moment_matrix(relaxation, y) + t * np.eye(N) >> 0
+    problem = cp.Problem(cp.Minimize(t), [psd, y[relaxation.correlator_variable.ravel()]
+                                          == correlators])
+    problem.solve(solver="CLARABEL")
+    values = np.array(y.value)
+    values[relaxation.correlator_variable.ravel()] = correlators
+    return relaxation, correlators, float(t.value), values, psd.dual_value
+
+
+@pytest.mark.parametrize("level", [1, "1+AB"])
+def test_membership_certificates_bracket_the_optimal_shift(level):
+    from qpolicy.bounds.npa import _membership_dual_bound, _membership_primal_bound
+    rng = np.random.default_rng(11)
+    for table in (_pr_box(), 0.9 * _chsh_quantum_table() + 0.1 * _pr_box(),
+                  _chsh_quantum_table()):
+        relaxation, correlators, shift, values, Z = _membership_sdp(table, level)
+        lower = _membership_dual_bound(relaxation, correlators, Z)
+        upper = _membership_primal_bound(relaxation, values)
+        assert lower <= shift + 1e-7 and shift <= upper + 1e-7
+        assert upper - lower < 1e-6                      # tight at an interior-point optimum
+        for _ in range(5):                               # any symmetric Z gives a valid bound
+            noise = rng.standard_normal(Z.shape)
+            assert _membership_dual_bound(relaxation, correlators, Z + 0.1 * noise) <= shift + 1e-7
+    # the PR box is certified outside, the Tsirelson table certified inside
+    assert _membership_dual_bound(*_membership_sdp(_pr_box(), level)[:2],
+                                  _membership_sdp(_pr_box(), level)[4]) > 1e-3
+    relaxation, _, _, values, _ = _membership_sdp(_chsh_quantum_table(), level)
+    assert _membership_primal_bound(relaxation, values) <= 1e-6
+
+
+def test_sdps_too_large_for_the_solver_raise_instead_of_running_out_of_memory():
+    cube_table = np.full((3, 3, 8, 8), 1 / 9)
+    with pytest.raises(ValueError, match="GB"):
+        in_npa(cube_table, level="1+AB", solver="CLARABEL")      # 289 monomials: ~14 GB
+    with pytest.raises(ValueError, match="GB"):
+        npa_upper_bound(games.cube(), level="1+AB", solver="CLARABEL", decompose=False)
+    with pytest.raises(ValueError, match="MAX_MOMENT_SIZE"):
+        in_npa(cube_table, level=3)
+
+
+@pytest.mark.slow
+def test_cube_see_saw_table_is_in_npa_at_local_level_one():
+    from qpolicy.bounds import nonsignaling_value, seesaw_lower_bound
+    strategy = seesaw_lower_bound(games.cube(), 3, restarts=1, seed=0).strategy
+    table = qp.born(strategy["state"], strategy["povms"])
+    assert in_npa(table, level="1+AB")                  # joint 289-monomial SDP with SCS
+    # the non-signaling optimum (value 3/8 > NPA's 209/648) is certified outside
+    assert not in_npa(nonsignaling_value(games.cube()).strategy, level="1+AB")
+
+
 # -- errors ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("level", [0, -1, "3+AB", "one", True, 1.5, None])

@@ -110,6 +110,18 @@ CLARABEL_RETRY = {"direct_solve_method": "qdldl"}
 #: ``in_npa`` accepts a table when the smallest shift ``t`` with ``Γ + t·I ⪰ 0`` is at most this.
 IN_NPA_ATOL = 1e-6
 
+#: Largest moment matrix (monomials) any NPA SDP is attempted for: SCS's per-iteration N×N
+#: eigendecomposition and the N(N+1)/2-entry cone make larger problems hours-long.  Larger
+#: requests raise ``ValueError`` before anything is built.
+MAX_MOMENT_SIZE = 1000
+
+#: Interior-point solvers (Clarabel, ...) factorize a dense block of the PSD cone's dimension
+#: N(N+1)/2 per iteration: about 8·(N(N+1)/2)² bytes.  Above this estimate they are refused with a
+#: ``ValueError`` instead of being OOM-killed (measured: Clarabel on the Cube's joint 289-monomial
+#: membership SDP grew to 23 GB, the estimate is 14 GB; N = 81 needs 0.8 GB).
+INTERIOR_POINT_MAX_BYTES = 4e9
+INTERIOR_POINT_SOLVERS = ("CLARABEL", "CVXOPT", "MOSEK", "SDPA", "COPT")
+
 
 # --------------------------------------------------------------------------------------------
 # Words: a word is a tuple with one sub-word per party; a sub-word is a tuple of local operator
@@ -294,6 +306,7 @@ def npa_relaxation(n_answers, n_questions, level=1):
     question_of = [[None] + [x for x, _ in ops] for ops in local_ops]
     monomials, n_extra, positivity_implied = _monomial_set(local_ops, level)
     N = len(monomials)
+    _check_size(N)
 
     # Per party: distinct sub-words, their products and adjoints (small Python tables) ...
     components, codes_shape, adjoints = [], [], []
@@ -416,11 +429,24 @@ def _game_arrays(game):
     return weights, tuple(game.n_answers), tuple(game.n_questions)
 
 
+def _check_size(size):
+    if size > MAX_MOMENT_SIZE:
+        raise ValueError(f"the NPA moment matrix would have {size} monomials, more than "
+                         f"MAX_MOMENT_SIZE = {MAX_MOMENT_SIZE}: use a lower level")
+
+
 def _pick_solver(solver, size, options):
     """Clarabel up to :data:`CLARABEL_MAX_SIZE` monomials, else SCS at tight tolerances
-    (:data:`SCS_DEFAULTS`); the caller's options take precedence."""
+    (:data:`SCS_DEFAULTS`); the caller's options take precedence.  Raises ``ValueError`` for
+    problems beyond :data:`MAX_MOMENT_SIZE` or :data:`INTERIOR_POINT_MAX_BYTES`."""
+    _check_size(size)
     if solver is None:
         solver = DEFAULT_SOLVER if size <= CLARABEL_MAX_SIZE else "SCS"
+    memory = 8.0 * (size * (size + 1) / 2) ** 2
+    if str(solver).upper() in INTERIOR_POINT_SOLVERS and memory > INTERIOR_POINT_MAX_BYTES:
+        raise ValueError(f"solver {solver} on a {size}-monomial moment matrix needs about "
+                         f"{memory / 1e9:.0f} GB (interior point, dense cone block); use "
+                         f"solver='SCS' or solver=None")
     if solver == "SCS":
         options = {**SCS_DEFAULTS, **options}
     return solver, options
@@ -485,9 +511,9 @@ def _npa_block(weights, level, solver, positivity, solver_options):
     if positivity_rows:       # redundant rows are left out: they make interior points struggle
         constraints.append(table >= 0)
     objective = relaxation.table_map.T @ weights.ravel()        # w with value = w · y
+    solver, solver_options = _pick_solver(solver, len(relaxation.monomials), solver_options)
     problem = cp.Problem(cp.Maximize(objective @ y), constraints)
     build_seconds = time.perf_counter() - start
-    solver, solver_options = _pick_solver(solver, len(relaxation.monomials), solver_options)
     value, solver_name, status, solve_seconds = _solve(
         problem, solver, solver_options, what=f"NPA level {relaxation.level} SDP")
     multipliers = constraints[2].dual_value if positivity_rows else None
@@ -586,12 +612,30 @@ def in_npa(p, level=1, solver=None, atol=IN_NPA_ATOL, **solver_options):
     r"""Whether the table ``p[a_1..a_n, o_1..o_n]`` passes the NPA test at ``level``.
 
     ``p`` must be a conditional distribution (validated).  A table that signals by more than
-    ``atol`` is not quantum (returns False, no SDP).  Otherwise the correlators of ``p`` are fixed in the moment matrix
-    and the SDP :math:`\min t` s.t. :math:`\Gamma + t\,\mathbb 1 \succeq 0` is solved; ``p``
-    is accepted iff :math:`t^* \le` ``atol`` (default :data:`IN_NPA_ATOL` = 1e-6: quantum
-    tables sit on the boundary of the set, where an interior-point solver returns
-    :math:`t^* \approx 10^{-9}`).  False means ``p`` is certainly not quantum (up to ``atol``);
-    True means it is in the NPA outer approximation at this level.
+    ``atol`` is not quantum (returns False, no SDP).  Otherwise the correlators of ``p`` are fixed
+    in the moment matrix and the SDP :math:`\min t` s.t. :math:`\Gamma + t\,\mathbb 1 \succeq 0`
+    is solved; ``p`` is accepted iff :math:`t^* \le` ``atol`` (default :data:`IN_NPA_ATOL` =
+    1e-6: quantum tables sit on the boundary of the set, where :math:`t^* \approx 0`).  False
+    means ``p`` is not in the NPA outer approximation at this level, so not quantum; True means
+    it is in that approximation (consistent with a quantum strategy).
+
+    **Decision and cost.**  Membership needs the *joint* moment matrix: unlike
+    :func:`npa_upper_bound`, it cannot be split into question blocks (a sub-table passing is only
+    a necessary condition), and fixing the correlators leaves most entries free (Cube at "1+AB":
+    28 896 of 29 185), so the SDP keeps its full size (289 monomials).  Solver policy as in
+    :func:`npa_upper_bound` (Clarabel up to :data:`CLARABEL_MAX_SIZE` monomials, SCS above), but
+    SCS runs at tolerance ``atol`` — the decision's own resolution — rather than 1e-8 (Cube at
+    "1+AB", measured under load: 70 s instead of 195 s).  The answer is then decided by
+
+    1. a rigorous *dual* lower bound on :math:`t^*` (:func:`_membership_dual_bound`, from the
+       solver's dual matrix): above ``atol`` → False, certified whatever the solver's accuracy;
+    2. a rigorous *primal* upper bound :math:`-\lambda_{\min}\Gamma(y)` with the correlators set
+       exactly: at most ``atol`` → True, certified;
+    3. otherwise the solver's :math:`t` (≤ ``atol`` → True), as accurate as the solver (SCS's
+       :math:`t \approx 2\cdot 10^{-7}` on a Cube see-saw table whose exact :math:`t^*` is ≤ 0).
+
+    Moment matrices above :data:`MAX_MOMENT_SIZE` monomials, or too large for an interior-point
+    ``solver`` (:data:`INTERIOR_POINT_MAX_BYTES`), raise ``ValueError`` before solving.
 
     >>> import numpy as np, qpolicy as qp
     >>> M = np.array([[np.diag([1., 0]), np.diag([0., 1])]])     # one question, Z measurement
@@ -606,18 +650,70 @@ def in_npa(p, level=1, solver=None, atol=IN_NPA_ATOL, **solver_options):
     p = check_table(p, n_players, name="p")
     atol = check_positive(atol, "atol")
     relaxation = npa_relaxation(p.shape[:n_players], p.shape[n_players:], level)
+    N = len(relaxation.monomials)
+    solver, _ = _pick_solver(solver, N, {})
+    if solver == "SCS":          # the decision's resolution is atol (the caller's options win)
+        solver_options = {**SCS_DEFAULTS, "eps_abs": atol, "eps_rel": atol, **solver_options}
     # Correlators from p: the Collins–Gisin map is injective and its range is exactly the
     # non-signaling tables, so a least-squares residual above tolerance means p signals.
     K = relaxation.correlator_map.toarray()
     correlators, *_ = np.linalg.lstsq(K, p.ravel(), rcond=None)
     if np.max(np.abs(K @ correlators - p.ravel())) > atol:
         return False
+    fixed = relaxation.correlator_variable.ravel()
     y = cp.Variable(relaxation.n_variables)
     t = cp.Variable()
     gamma = _moment_matrix(relaxation, y)
-    constraints = [gamma + t * np.eye(gamma.shape[0]) >> 0,
-                   y[relaxation.correlator_variable.ravel()] == correlators]
-    solver, solver_options = _pick_solver(solver, len(relaxation.monomials), solver_options)
-    shift, *_ = _solve(cp.Problem(cp.Minimize(t), constraints), solver, solver_options,
-                       what=f"NPA level {relaxation.level} membership SDP")
+    psd = gamma + t * np.eye(N) >> 0
+    shift, *_ = _solve(cp.Problem(cp.Minimize(t), [psd, y[fixed] == correlators]), solver,
+                       solver_options, what=f"NPA level {relaxation.level} membership SDP")
+    if _membership_dual_bound(relaxation, correlators, psd.dual_value) > atol:
+        return False
+    values = np.array(y.value, dtype=float)
+    values[fixed] = correlators
+    if _membership_primal_bound(relaxation, values) <= atol:
+        return True
     return bool(shift <= atol)
+
+
+def _moment_values(relaxation, values):
+    """Γ as a NumPy matrix for the variable values ``values`` (zero products are 0)."""
+    ev = relaxation.entry_variable
+    return np.where(ev >= 0, values[np.maximum(ev, 0)], 0.0)
+
+
+def _membership_primal_bound(relaxation, values):
+    """``-λ_min Γ(values)``: every feasible point's ``t`` is an upper bound on ``t*``."""
+    G = _moment_values(relaxation, values)
+    return -float(np.linalg.eigvalsh((G + G.T) / 2)[0])
+
+
+def _membership_dual_bound(relaxation, correlators, Z):
+    r"""A rigorous lower bound on ``t* = min t`` s.t. ``Γ(y) + t·I ⪰ 0``, correlators fixed.
+
+    ``Z`` (the solver's dual matrix) is symmetrized and shifted within each class of a *free*
+    variable so that its entries there sum to zero; with ``ε = max(0, -λ_min(Z))``,
+    ``Z + εI ⪰ 0`` gives ``0 ≤ <Z, Γ> + ε tr Γ + t (tr Z + εN)`` for every feasible ``(y, t)``,
+    where ``<Z, Γ>`` and ``tr Γ`` involve only the fixed correlators — when every diagonal entry
+    is one (true up to "1+AB": ``u†u = u`` for products of ≤ 1 projector per party).  Returns
+    ``-inf`` when the bound is vacuous or a diagonal entry is free (level ≥ 2).
+    """
+    diagonal = np.diag(relaxation.entry_variable)
+    if Z is None or not np.all(np.isin(diagonal, relaxation.correlator_variable.ravel())):
+        return -np.inf
+    N = relaxation.entry_variable.shape[0]
+    A = _entry_selector(relaxation)
+    Z = (np.asarray(Z, dtype=float) + np.asarray(Z, dtype=float).T) / 2
+    free = np.ones(relaxation.n_variables, dtype=bool)
+    free[relaxation.correlator_variable.ravel()] = False
+    counts = np.maximum(np.asarray(A.sum(axis=0)).ravel(), 1.0)
+    shift = np.where(free, (A.T @ Z.ravel()) / counts, 0.0)
+    Z = Z - (A @ shift).reshape(N, N)                       # free classes now sum to zero
+    epsilon = max(0.0, -float(np.linalg.eigvalsh(Z)[0]))
+    values = np.zeros(relaxation.n_variables)
+    values[relaxation.correlator_variable.ravel()] = correlators
+    gamma = _moment_values(relaxation, values)
+    denominator = float(np.trace(Z)) + epsilon * N
+    if denominator <= 0:
+        return -np.inf
+    return -(float(np.sum(Z * gamma)) + epsilon * float(np.trace(gamma))) / denominator
