@@ -37,7 +37,7 @@ OBSERVATIONS = ("job", "dt", "queues")
 _FEATURE_SIZE = {"job": 1, "dt": 1, "queues": 2}
 
 #: Random draws are made for about this many env-steps at a time (memory ~ 40 bytes per step).
-_BLOCK_ENV_STEPS = 1 << 16
+_BLOCK_ENV_STEPS = 1 << 18
 
 
 def square(t):
