@@ -2,7 +2,7 @@
 
 Tables: a see-saw strategy's Born table (quantum, on the boundary of the set) and the
 non-signaling optimum of the Cube (value 3/8 > NPA 209/648, so outside).  ``--old`` also times the
-previous policy (SCS at eps 1e-8, decision by the solver's value alone) on the quantum table.
+previous tolerance (SCS at eps 1e-8; the certificates are cheap either way) on the quantum table.
 
     python benchmarks/bench_in_npa.py [--old]
 """
@@ -33,7 +33,7 @@ def main():
                 lambda: in_npa(quantum, level="1+AB"))
     timed("NS-optimal table, in_npa 1+AB", lambda: in_npa(outside, level="1+AB"))
     if args.old:
-        old = timed("see-saw table, SCS at eps 1e-8 (previous policy)",
+        old = timed("see-saw table, SCS at eps 1e-8 (previous tolerance)",
                     lambda: in_npa(quantum, level="1+AB", eps_abs=SCS_DEFAULTS["eps_abs"],
                                    eps_rel=SCS_DEFAULTS["eps_rel"]))
         print(f"speed-up on the quantum table: {old / new:.1f}x")
