@@ -29,14 +29,6 @@ def test_entangled_tables_are_the_born_rule_of_their_povms_and_state(game, state
             np.testing.assert_allclose(rho[s], qp.density_matrix(B), atol=1e-15)
 
 
-def test_povms_of_all_players_in_one_call_equal_one_call_per_player():
-    policy = Entangled(games.ghz())
-    params = policy.init(np.random.default_rng(4), seeds=2)
-    for k, povm in enumerate(policy.povms(params)):
-        alone = qp.quantum_softmax(params[f"povm{k}_re"] + 1j * params[f"povm{k}_im"])
-        np.testing.assert_array_equal(povm, alone)
-
-
 def test_default_local_dimension_is_the_largest_answer_count():
     assert Entangled(games.chsh()).dim == 2 and Entangled(games.cube()).dim == 3
 

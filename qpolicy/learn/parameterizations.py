@@ -93,16 +93,8 @@ class Entangled(_Policy):
 
     def povms(self, params):
         """One POVM family per player, shape ``(S, n_questions_k, n_answers_k, d, d)``."""
-        players = range(self.n_players)
-        if len({(q, a) for q, a in zip(self.n_questions, self.n_answers)}) == 1:
-            # All players' logits in one batched QuantumSoftmax call: it works matrix by matrix,
-            # so the POVMs are the same, with one call's Python/autograd overhead instead of n.
-            logits = (anp.stack([params[f"povm{k}_re"] for k in players], axis=1)
-                      + 1j * anp.stack([params[f"povm{k}_im"] for k in players], axis=1))
-            povms = quantum_softmax(logits)
-            return [povms[:, k] for k in players]
         return [quantum_softmax(params[f"povm{k}_re"] + 1j * params[f"povm{k}_im"])
-                for k in players]
+                for k in range(self.n_players)]
 
     def rho(self, params):
         """The shared states, shape ``(S, D, D)``."""
