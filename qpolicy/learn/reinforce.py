@@ -192,10 +192,10 @@ def sample_answers(tables, questions, n_answers, rng):
     """
     seeds, batch, n = questions.shape
     n_joint = int(np.prod(n_answers))
-    # conditional[a, s·|O| + o] = π_s(a|o), answer and question tuples flattened
-    conditional = np.maximum(tables.reshape(seeds, n_joint, -1), 0.0)
+    conditional = np.maximum(tables.reshape(seeds, n_joint, -1), 0.0)         # [s, a, o]
     n_question_tuples = conditional.shape[-1]
     cdf = np.cumsum(conditional, axis=1)
+    # conditional[a, s·|O| + o] = π_s(a|o), answer and question tuples flattened; cdf alike
     conditional, cdf = (np.swapaxes(x, 0, 1).reshape(n_joint, -1) for x in (conditional, cdf))
     question_index = np.ravel_multi_index(tuple(np.moveaxis(questions, -1, 0)), tables.shape[1 + n:])
     column = (np.arange(seeds)[:, None] * n_question_tuples + question_index).ravel()
