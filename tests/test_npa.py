@@ -245,7 +245,7 @@ def test_three_player_born_table_is_in_npa():
 
 
 def _membership_sdp(table, level):
-    """(t*, primal y, dual Z) of min t s.t. Γ + tI ⪰ 0, correlators of ``table`` fixed (Clarabel)."""
+    """(t*, primal y, dual Z) of min t s.t. Γ + tI ⪰ 0, the table's correlators fixed."""
     import cvxpy as cp
     from qpolicy.bounds.npa import _moment_matrix
     relaxation = npa_relaxation(table.shape[:2], table.shape[2:], level)
