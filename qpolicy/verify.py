@@ -27,8 +27,9 @@ The command line is a thin wrapper around the same function::
 
 Cost (measured under heavy load, ~12 jobs on 2 cores): CHSH-size tables take well under a second
 after import; a Cube table (3×3×8×8) with ``--game cube`` at level 1 took 21 s (40 s wall for
-the whole command), mostly the cutting-plane LPs of the local distance and the certificate.  The NPA *membership* SDP at
-level "1+AB" on a non-local Cube table is a joint 289-monomial SDP solved by SCS (see
+the whole command), mostly the cutting-plane LPs of the local distance and the certificate.
+The NPA *membership* SDP at level "1+AB" on a non-local Cube table is a joint 289-monomial SDP
+solved by SCS (see
 :func:`qpolicy.bounds.npa.in_npa`): measured with other jobs on the machine, 72 s for a quantum
 (see-saw) table and 7 s for the non-signaling optimum (rejected by a rigorous dual certificate);
 with a quantum strategy given no membership SDP runs.  The NPA *bound* of the game at "1+AB" is
