@@ -141,7 +141,7 @@ def claim_figure5(ctx):
     return [Row("Fig. 5: learned entangled points below the shared-randomness frontier",
                 f"{s['entangled_below_shared_with_ci']} throughput values (sim., CI included); "
                 f"{s['entangled_below_shared_exact']} exact  ({s['figure']})",
-                f"SR/entangled frontiers (H4 theory); closest excess above entangled "
+                f"SR/entangled frontiers (queueing.theory); closest excess above entangled "
                 f"{s['closest_to_entangled_frontier']:.3f}", "most throughput values",
                 s["entangled_below_shared_with_ci"] >= 3),
             Row("Fig. 5 pipeline check: learned shared-randomness points below that frontier",

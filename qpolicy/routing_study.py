@@ -26,7 +26,8 @@ best and final models are evaluated
 A learned point counts as **below the shared-randomness frontier (CI included)** when the upper
 end of its simulated wait CI is below the frontier's wait at the upper end of its splitting
 probability (the lower end of its throughput CI) — both intervals against it.  Frontiers are
-H4's binned ones (``FRONTIER_BINS`` equiprobable bins per router): achievable waits, so the
+the binned ones of ``qpolicy.queueing.theory`` (``FRONTIER_BINS`` equiprobable bins per
+router): achievable waits, so the
 shared-randomness curve lies on or *above* the continuous optimum and is not a certified lower
 bound — at small p it was measured still dropping with the bins (excess at p = 0.042:
 0.332 / 0.305 / 0.284 with 12 / 16 / 20 bins), and a learned shared-randomness policy beat
