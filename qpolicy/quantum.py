@@ -85,8 +85,8 @@ from qpolicy.validation import ATOL, as_square_matrices, check_hermitian, check_
 
 __all__ = [
     "quantum_softmax", "conditioning_penalty", "density_matrix", "maximally_entangled",
-    "bell_state", "ghz_state", "is_povm", "check_povm", "is_density_matrix",
-    "check_density_matrix", "partial_trace", "born",
+    "bell_state", "ghz_state", "default_entangled_state", "is_povm", "check_povm",
+    "is_density_matrix", "check_density_matrix", "partial_trace", "born",
 ]
 
 
@@ -243,6 +243,22 @@ def ghz_state(n):
     psi[0] = psi[-1] = 1.0
     return _pure(psi)
 
+
+def default_entangled_state(n_parties, dim):
+    r"""The standard entangled resource :math:`\sum_j |j \dots j\rangle / \sqrt d`: the maximally
+    entangled pair for two parties of any ``dim``, the GHZ state for ``n_parties`` qubits.
+
+    Raises ``ValueError`` for other combinations (no canonical choice: learn the state instead).
+    """
+    from qpolicy.validation import check_int
+    n_parties = check_int(n_parties, "n_parties", minimum=2)
+    dim = check_int(dim, "dim", minimum=1)
+    if n_parties == 2:
+        return maximally_entangled(dim)
+    if dim == 2:
+        return ghz_state(n_parties)
+    raise ValueError(f"no default entangled state for {n_parties} parties of dimension {dim} "
+                     "(defined for two parties, or for qubits); learn the state instead")
 
 # --------------------------------------------------------------------------------------------
 # Validity checks: check_* raise with the reason, is_* return a bool

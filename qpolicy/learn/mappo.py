@@ -78,7 +78,7 @@ from qpolicy.learn.adam import Adam
 from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint
 from qpolicy.learn.lagrangian import PIDLagrangian
 from qpolicy.learn.networks import MLP
-from qpolicy.quantum import (conditioning_penalty, density_matrix, ghz_state, maximally_entangled,
+from qpolicy.quantum import (conditioning_penalty, default_entangled_state, density_matrix,
                              quantum_softmax)
 from qpolicy.validation import as_array, as_generator, check_int
 
@@ -212,15 +212,6 @@ def _one_hot(index, size):
     return np.eye(size)[index]
 
 
-def _fixed_entangled_state(n_agents, dim):
-    """Σ_j |j…j⟩/√d: the maximally entangled state (n = 2) or the GHZ state (d = 2)."""
-    if n_agents == 2:
-        return maximally_entangled(dim)
-    if dim == 2:
-        return ghz_state(n_agents)
-    raise ValueError(f"no built-in entangled state for {n_agents} agents of dimension {dim}; "
-                     "use config.learned_state=True")
-
 
 class EntangledCoordinator:
     """q(x|h) = tr(ρ ⊗_i M_i(x_i|o_i)), M_i = QuantumSoftmax(Z_i(o_i)) (paper eq. 6, §4.2.2)."""
@@ -232,7 +223,7 @@ class EntangledCoordinator:
         self.nets = [MLP(f"coord{i}", (obs_dim, *config.hidden, width), config.coordinator_gain)
                      for i in range(n_agents)]
         self.learned_state = config.learned_state
-        self.rho0 = _fixed_entangled_state(n_agents, self.d) if n_agents == 2 or self.d == 2 else None
+        self.rho0 = default_entangled_state(n_agents, self.d) if n_agents == 2 or self.d == 2 else None
         letters = iter(string.ascii_letters.replace("z", ""))
         rows, cols, advice = ([next(letters) for _ in range(n_agents)] for _ in range(3))
         self.spec = ("".join(rows + cols) + "," + ",".join(f"z{advice[k]}{cols[k]}{rows[k]}"

@@ -28,7 +28,7 @@ import numpy as np
 from autograd.scipy.special import logsumexp
 
 from qpolicy.games import NonlocalGame
-from qpolicy.quantum import density_matrix, ghz_state, maximally_entangled, quantum_softmax
+from qpolicy.quantum import default_entangled_state, density_matrix, quantum_softmax
 from qpolicy.validation import as_generator, check_int, check_positive
 
 STATES = ("learned", "fixed")
@@ -73,7 +73,12 @@ class Entangled(_Policy):
         self.state = state
         self.init_scale = check_positive(init_scale, "init_scale")
         self.total_dim = self.dim ** self.n_players
-        self.fixed_rho = _fixed_state(self.n_players, self.dim) if state == "fixed" else None
+        self.fixed_rho = None
+        if state == "fixed":
+            try:
+                self.fixed_rho = default_entangled_state(self.n_players, self.dim)
+            except ValueError as exc:
+                raise ValueError(f"state='fixed' is unavailable here: {exc}") from None
 
     def __repr__(self):
         return f"Entangled(game={self.game.name!r}, dim={self.dim}, state={self.state!r})"
@@ -180,14 +185,6 @@ def make_policy(game, policy="entangled", **options):
 def _softmax(logits):
     return anp.exp(logits - logsumexp(logits, axis=-1, keepdims=True))
 
-
-def _fixed_state(n_players, dim):
-    if n_players == 2:
-        return maximally_entangled(dim)
-    if dim == 2:
-        return ghz_state(n_players)
-    raise ValueError(f"state='fixed' is defined for two players or qubits; got {n_players} "
-                     f"players with dim={dim} (use state='learned')")
 
 
 def _letters(n, skip="s"):
