@@ -300,3 +300,12 @@ def test_born_rejects_bad_input():
     for call, error, fragment in cases:
         with pytest.raises(error, match=fragment):
             call()
+
+
+def test_default_entangled_state_is_the_maximally_entangled_pair_or_ghz():
+    assert np.array_equal(qp.quantum.default_entangled_state(2, 3), qp.maximally_entangled(3))
+    assert np.array_equal(qp.quantum.default_entangled_state(3, 2), qp.ghz_state(3))
+    with pytest.raises(ValueError, match="no default entangled state"):
+        qp.quantum.default_entangled_state(3, 3)
+    with pytest.raises(ValueError, match="n_parties"):
+        qp.quantum.default_entangled_state(1, 2)
