@@ -454,14 +454,21 @@ def _pick_solver(solver, size, options):
 
 def _solve(problem, solver, options, what):
     """:func:`~qpolicy.bounds.results.solve`, retrying an inaccurate Clarabel solve once with
-    :data:`CLARABEL_RETRY` (unless the caller chose the factorization)."""
+    :data:`CLARABEL_RETRY` (unless the caller chose the factorization), and if that is
+    inaccurate too, with SCS at :data:`SCS_DEFAULTS` (a random 3-player game at "1+AB", found by
+    tests/test_bounds_chain.py, ended inaccurate with both factorizations)."""
     try:
         return solve(problem, solver, what=what, **options)
     except SolverError as exc:
         if (solver != "CLARABEL" or exc.status != cp.OPTIMAL_INACCURATE
                 or "direct_solve_method" in options):
             raise
+    try:
         return solve(problem, solver, what=what, **options, **CLARABEL_RETRY)
+    except SolverError as exc:
+        if exc.status != cp.OPTIMAL_INACCURATE:
+            raise
+        return solve(problem, "SCS", what=what, **SCS_DEFAULTS)
 
 
 def question_blocks(weights):
