@@ -175,14 +175,20 @@ def test_qubit_angles_attain_the_sdp():
         assert qubit == pytest.approx(values[0], abs=1e-5)
 
 
-def test_optimal_qubit_strategy_simulated():
-    lam, n, p = 0.5, 6, 0.5
+def optimal_qubit_policy(lam, n, p):
+    """The SDP's extra wait at splitting probability p (n bins) and a qubit policy attaining it."""
     costs = theory.binned_costs(n, lam, MU)
     value, grams = theory.entangled_extra(np.array([p]), costs)
     _, theta, phi = theory.qubit_strategy(costs, p, gram=grams[0], restarts=0)
     inner = theory.bin_edges(n, MU)[1:-1]
     policy = policies.entangled(lambda x: theta[np.searchsorted(inner, x, side="right")],
                                 lambda x: phi[np.searchsorted(inner, x, side="right")])
+    return value, policy
+
+
+def test_optimal_qubit_strategy_simulated():
+    lam, n, p = 0.5, 6, 0.5
+    value, policy = optimal_qubit_policy(lam, n, p)
     st = simulate(policy, arrival_rate=lam, seed=2, confidence=CONFIDENCE, **SIM)
     assert_in_ci(theory.base_wait(lam, MU) + value[0], st.mean_wait, st.mean_wait_ci, "qubit")
     assert abs(st.split_fraction - p) < 0.01
@@ -260,12 +266,7 @@ def test_simulation_resolves_the_quantum_advantage_at_the_paper_setting():
     """λ = 0.8, p = 0.5, 12 bins: the simulated wait of the optimal qubit strategy contains the
     SDP value and lies below the shared-randomness optimum (≈ 2 minutes)."""
     lam, n, p = 0.8, 12, 0.5
-    costs = theory.binned_costs(n, lam, MU)
-    value, grams = theory.entangled_extra(np.array([p]), costs)
-    _, theta, phi = theory.qubit_strategy(costs, p, gram=grams[0], restarts=0)
-    inner = theory.bin_edges(n, MU)[1:-1]
-    policy = policies.entangled(lambda x: theta[np.searchsorted(inner, x, side="right")],
-                                lambda x: phi[np.searchsorted(inner, x, side="right")])
+    value, policy = optimal_qubit_policy(lam, n, p)
     st = simulate(policy, arrival_rate=lam, steps=30_000_000, n_envs=4096, seed=3,
                   confidence=0.99)
     assert_in_ci(theory.base_wait(lam, MU) + value[0], st.mean_wait, st.mean_wait_ci, "qubit")
