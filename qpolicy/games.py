@@ -39,8 +39,8 @@ from autograd.tracer import getval
 from qpolicy.policies import check_policy_table
 from qpolicy.validation import ATOL, as_array, as_generator, as_index_array, check_int
 
-__all__ = ["NonlocalGame", "Referee", "check_table", "chsh", "ghz", "rendezvous", "tetra",
-           "cube"]
+__all__ = ["NonlocalGame", "Referee", "check_table", "chsh", "chsh_quantum_strategy", "ghz",
+           "rendezvous", "tetra", "cube"]
 
 
 def check_table(p, n_players, shape=None, name="p", atol=ATOL, allow_traced=False):
@@ -235,6 +235,28 @@ def chsh():
     """
     a, b, x, y = np.indices((2, 2, 2, 2))
     return NonlocalGame(((a ^ b) == (x & y)).astype(float), np.full((2, 2), 0.25), name="chsh")
+
+
+def chsh_quantum_strategy():
+    r"""The optimal CHSH strategy of App. D.4.1: the Bell state and qubit projective measurements
+    ``(state, [alice, bob])`` (POVM families ``(question, answer, 2, 2)``) winning with cos²(π/8).
+
+    Alice measures Z for x = 0 and X for x = 1 (eqs. 21–22); Bob projects onto
+    (cos θ, ±sin θ), θ = π/8 (eqs. 23–24).  The paper prints Bob's off-diagonals as sin 2θ, which
+    is not a projector (not even PSD); the projector has sin θ cos θ, used here.
+
+    >>> import qpolicy as qp
+    >>> round(chsh().value(qp.born(*chsh_quantum_strategy())), 6)
+    0.853553
+    """
+    from qpolicy.quantum import bell_state
+    c, s = np.cos(np.pi / 8), np.sin(np.pi / 8)
+    alice = np.array([[[[1, 0], [0, 0]], [[0, 0], [0, 1]]],
+                      [[[.5, .5], [.5, .5]], [[.5, -.5], [-.5, .5]]]], dtype=complex)
+    bob = np.array([[[[c * c, s * c], [s * c, s * s]], [[s * s, -s * c], [-s * c, c * c]]],
+                    [[[c * c, -s * c], [-s * c, s * s]], [[s * s, s * c], [s * c, c * c]]]],
+                   dtype=complex)
+    return bell_state(), [alice, bob]
 
 
 def ghz():

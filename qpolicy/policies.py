@@ -46,7 +46,7 @@ from qpolicy.validation import (
 __all__ = [
     "check_policy_table", "nonsignaling_violation", "is_nonsignaling",
     "FactorizedPolicy", "SharedRandomnessPolicy", "EntangledPolicy", "CoordinatorAdvicePolicy",
-    "effective_povms", "coordinator_advice_form", "prop6_povm",
+    "effective_povms", "coordinator_advice_form", "prop6_povm", "pr_box",
 ]
 
 
@@ -77,15 +77,20 @@ def check_policy_table(p, name="p", atol=ATOL, n_players=None):
                                atol=atol).reshape(p.shape)
 
 
+def pr_box():
+    r"""The Popescu–Rohrlich box :math:`p(a, b | x, y) = \tfrac12 [a \oplus b = x \wedge y]`:
+    non-signaling, wins CHSH always, so it lies outside the quantum set (Prop. 2: Q ⊊ NS).
+    Reference: Popescu & Rohrlich, Found. Phys. 24, 379 (1994)."""
+    a, b, x, y = np.indices((2, 2, 2, 2))
+    return ((a ^ b) == (x & y)) / 2.0
+
+
 def nonsignaling_violation(p):
     r"""Largest violation of eq. (5): over every bipartition ``{I, J}`` of the players, the
     largest change of the marginal :math:`\sum_{a_J} p(a_I, a_J | o_I, o_J)` when only ``o_J``
     changes.  Zero (to rounding) exactly for non-signaling tables.
 
-    >>> pr_box = np.zeros((2, 2, 2, 2))
-    >>> for a, b, x, y in np.ndindex(2, 2, 2, 2):
-    ...     pr_box[a, b, x, y] = 0.5 * ((a ^ b) == (x & y))
-    >>> float(nonsignaling_violation(pr_box))
+    >>> float(nonsignaling_violation(pr_box()))
     0.0
     >>> signaling = np.zeros((2, 2, 2, 2))                        # Bob answers Alice's question
     >>> for a, x, y in np.ndindex(2, 2, 2):

@@ -39,10 +39,8 @@ Example
 -------
 >>> import numpy as np
 >>> from qpolicy.verify import verify
->>> pr_box = np.zeros((2, 2, 2, 2))
->>> for a, b, x, y in np.ndindex(2, 2, 2, 2):
-...     pr_box[a, b, x, y] = 0.5 * ((a ^ b) == (x & y))
->>> report = verify(pr_box)
+>>> from qpolicy.policies import pr_box
+>>> report = verify(pr_box())
 >>> report.classification, report.in_npa
 ('nonsignaling', False)
 

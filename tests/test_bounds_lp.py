@@ -15,7 +15,7 @@ from qpolicy.bounds import (SolverError, bell_certificate, classical_value, clas
                             is_nonsignaling, local_distance, nonsignaling_value,
                             nonsignaling_violation)
 from qpolicy.bounds.nonsignaling import collins_gisin_map, nonsignaling_operators
-from qpolicy.policies import check_policy_table
+from qpolicy.policies import check_policy_table, pr_box
 
 #: Tolerance for values computed by an interior-point LP solver (Clarabel reaches ~1e-8).
 LP_TOL = 1e-6
@@ -146,32 +146,11 @@ def test_two_nonsignaling_checks_agree():
 
 # -- membership and certificates ----------------------------------------------------------------
 
-def pr_box():
-    p = np.zeros((2, 2, 2, 2))
-    for a, b, x, y in np.ndindex(2, 2, 2, 2):
-        p[a, b, x, y] = 0.5 * ((a ^ b) == (x & y))
-    return p
-
-
-def tsirelson_povms():
-    """The measurements of App. D.4.1 (eqs. 21–24) for Alice and Bob.
-
-    Bob's printed off-diagonals sin 2θ are not projectors; the projector onto (cos θ, ±sin θ)
-    has off-diagonal ±sin θ cos θ, which is what is used here.
-    """
-    theta = np.pi / 8
-    c, s = np.cos(theta), np.sin(theta)
-    alice = np.array([[[[1, 0], [0, 0]], [[0, 0], [0, 1]]],
-                      [[[.5, .5], [.5, .5]], [[.5, -.5], [-.5, .5]]]], dtype=complex)
-    bob = np.array([[[[c * c, s * c], [s * c, s * s]], [[s * s, -s * c], [-s * c, c * c]]],
-                    [[[c * c, -s * c], [-s * c, s * s]], [[s * s, s * c], [s * c, c * c]]]],
-                   dtype=complex)
-    return [alice, bob]
 
 
 def tsirelson_table():
     """CHSH with the Bell state and the App. D.4.1 measurements: wins with cos²(π/8)."""
-    return qp.born(qp.bell_state(), tsirelson_povms())
+    return qp.born(*games.chsh_quantum_strategy())
 
 
 def ghz_quantum_table():
@@ -312,9 +291,9 @@ def test_classify_each_class():
                     + deterministic_table([np.array([1, 1])] * 2, (2, 2)))
     assert not is_factorized(shared) and classify(shared) == "shared_randomness"
     # with the explicit Born strategy the table is certified quantum
-    assert classify(tsirelson_table(), strategy=(qp.bell_state(), tsirelson_povms())) == "quantum"
+    assert classify(tsirelson_table(), strategy=games.chsh_quantum_strategy()) == "quantum"
     with pytest.raises(ValueError, match="strategy does not produce p"):
-        classify(pr_box(), strategy=(qp.bell_state(), tsirelson_povms()))
+        classify(pr_box(), strategy=games.chsh_quantum_strategy())
     try:
         from qpolicy.bounds.npa import in_npa  # noqa: F401
     except ImportError:

@@ -11,6 +11,7 @@ import qpolicy as qp
 from qpolicy import games
 from qpolicy.bounds.npa import dual_bound, in_npa, npa_relaxation, npa_upper_bound
 from qpolicy.bounds.results import SolverError
+from qpolicy.policies import pr_box
 
 TSIRELSON = np.cos(np.pi / 8) ** 2
 TETRA_QUANTUM = 0.64506   # quoted (Viola & Mironowicz 2024); the see-saw reaches 0.6450617284
@@ -198,19 +199,9 @@ def test_identification_by_word_and_adjoint():
 # -- membership -----------------------------------------------------------------------------------
 
 def _chsh_quantum_table():
-    z, x = np.diag([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
-
-    def basis(obs):
-        return np.stack([(np.eye(2) + obs) / 2, (np.eye(2) - obs) / 2])
-
-    alice = np.stack([basis(z), basis(x)])
-    bob = np.stack([basis((z + x) / np.sqrt(2)), basis((z - x) / np.sqrt(2))])
-    return qp.born(qp.bell_state(), [alice, bob])
+    return qp.born(*games.chsh_quantum_strategy())
 
 
-def _pr_box():
-    a, b, x, y = np.indices((2, 2, 2, 2))
-    return ((a ^ b) == (x & y)) / 2.0
 
 
 def test_in_npa_accepts_quantum_and_local_tables():
@@ -228,8 +219,8 @@ def test_in_npa_accepts_quantum_and_local_tables():
 
 
 def test_in_npa_rejects_beyond_tsirelson_and_signaling():
-    assert not in_npa(_pr_box())
-    beyond = 0.9 * _chsh_quantum_table() + 0.1 * _pr_box()       # value 0.868 > Tsirelson
+    assert not in_npa(pr_box())
+    beyond = 0.9 * _chsh_quantum_table() + 0.1 * pr_box()       # value 0.868 > Tsirelson
     assert not in_npa(beyond) and not in_npa(beyond, level=2)
     signaling = np.zeros((2, 2, 2, 2))
     for xx, yy in itertools.product(range(2), range(2)):
@@ -266,7 +257,7 @@ def _membership_sdp(table, level):
 def test_membership_certificates_bracket_the_optimal_shift(level):
     from qpolicy.bounds.npa import _membership_dual_bound, _membership_primal_bound
     rng = np.random.default_rng(11)
-    for table in (_pr_box(), 0.9 * _chsh_quantum_table() + 0.1 * _pr_box(),
+    for table in (pr_box(), 0.9 * _chsh_quantum_table() + 0.1 * pr_box(),
                   _chsh_quantum_table()):
         relaxation, correlators, shift, values, Z = _membership_sdp(table, level)
         lower = _membership_dual_bound(relaxation, correlators, Z)
@@ -277,8 +268,8 @@ def test_membership_certificates_bracket_the_optimal_shift(level):
             noise = rng.standard_normal(Z.shape)
             assert _membership_dual_bound(relaxation, correlators, Z + 0.1 * noise) <= shift + 1e-7
     # the PR box is certified outside, the Tsirelson table certified inside
-    assert _membership_dual_bound(*_membership_sdp(_pr_box(), level)[:2],
-                                  _membership_sdp(_pr_box(), level)[4]) > 1e-3
+    assert _membership_dual_bound(*_membership_sdp(pr_box(), level)[:2],
+                                  _membership_sdp(pr_box(), level)[4]) > 1e-3
     relaxation, _, _, values, _ = _membership_sdp(_chsh_quantum_table(), level)
     assert _membership_primal_bound(relaxation, values) <= 1e-6
 

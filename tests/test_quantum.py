@@ -256,6 +256,10 @@ def test_chsh_strategy_of_appendix_d41():
     win = sum(0.25 * table[a, b, x, y] for a, b, x, y in itertools.product(range(2), repeat=4)
               if (a ^ b) == (x & y))
     assert win == pytest.approx(np.cos(np.pi / 8) ** 2, abs=1e-15)
+    # the library's reference strategy is this literal transcription of eqs. (21)-(24)
+    state, (lib_alice, lib_bob) = qp.games.chsh_quantum_strategy()
+    assert np.array_equal(state, qp.bell_state())
+    assert np.allclose(lib_alice, alice, atol=1e-15) and np.allclose(lib_bob, bob, atol=1e-15)
 
 
 def test_chsh_povm_as_printed_is_not_a_povm():

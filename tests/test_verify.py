@@ -9,6 +9,7 @@ from qpolicy import games
 from qpolicy.cli import main
 from qpolicy.learn import reinforce
 from qpolicy.learn.checkpoint import load_checkpoint
+from qpolicy.policies import pr_box
 from qpolicy.verify import Report, load_table, verify
 
 TSIRELSON = np.cos(np.pi / 8) ** 2
@@ -21,21 +22,13 @@ def projective_family(observables):
 
 
 def tsirelson_strategy():
-    Z, X = np.diag([1.0, -1.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
-    alice = projective_family([Z, X])
-    bob = projective_family([(Z + X) / np.sqrt(2), (Z - X) / np.sqrt(2)])
-    return qp.bell_state(), [alice, bob]
+    return games.chsh_quantum_strategy()
 
 
 def tsirelson_table():
     return qp.born(*tsirelson_strategy())
 
 
-def pr_box():
-    p = np.zeros((2, 2, 2, 2))
-    for a, b, x, y in np.ndindex(2, 2, 2, 2):
-        p[a, b, x, y] = 0.5 * ((a ^ b) == (x & y))
-    return p
 
 
 def deterministic_tables(n_answers=2, n_questions=2):

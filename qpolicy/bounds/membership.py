@@ -132,10 +132,8 @@ def in_local_polytope(p, solver=None, atol=LOCAL_ATOL, method="auto", **solver_o
     -------
     >>> import numpy as np
     >>> from qpolicy.bounds import in_local_polytope
-    >>> pr_box = np.zeros((2, 2, 2, 2))
-    >>> for a, b, x, y in np.ndindex(2, 2, 2, 2):
-    ...     pr_box[a, b, x, y] = 0.5 * ((a ^ b) == (x & y))
-    >>> in_local_polytope(pr_box)
+    >>> from qpolicy.policies import pr_box
+    >>> in_local_polytope(pr_box())
     False
     """
     return local_distance(p, solver, method, **solver_options).value <= atol
