@@ -260,6 +260,8 @@ class RoutingEnv:
 
         ``info``: ``"state"`` the central state after the step, ``"servers"`` the executed
         servers ``(n_envs, 2)`` (after the relabeling coin), ``"dt"`` the elapsed Δt,
+        ``"exogenous"`` ``(n_envs, 4)`` what the step drew independently of the actions —
+        (Δt, next x_1, next x_2, relabeling coin) — for input-dependent baselines,
         ``"second_is_0"`` whether router 0's customer was served second if co-routed, and, if
         any copy hit the horizon, ``"final_obs"`` and ``"final_state"`` the true last
         observation and central state of those copies (which are then reset in place: q = 0,
@@ -315,7 +317,8 @@ class RoutingEnv:
         self._q, self._T_idle, self._dt_prev = q_new, T_new, dt
         self._t += 1
         self._next_jobs()
-        info = {"servers": servers, "dt": dt, "second_is_0": self._second_is_0[k]}
+        info = {"servers": servers, "dt": dt, "second_is_0": self._second_is_0[k],
+                "exogenous": np.stack([dt, self._x[0], self._x[1], self._flips[k]], axis=1)}
         truncated = np.zeros(self.n_envs, dtype=bool)
         if self.horizon is not None:
             truncated = self._t >= self.horizon
