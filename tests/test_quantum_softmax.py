@@ -426,3 +426,20 @@ def test_bad_input_raises_naming_Z(function, bad, error, fragment):
     with pytest.raises(error, match=fragment) as info:
         function(bad)
     assert str(info.value).startswith("Z ")
+
+
+@pytest.mark.parametrize("complex_", [False, True])
+def test_qubit_closed_form_polar_agrees_with_the_svd_path(complex_, monkeypatch):
+    """d = 2 stacks take the closed-form polar factor unless ill-conditioned: forward and gradient
+    agree with the SVD path (forced by an unreachable ratio), also in a batch mixing both paths."""
+    from qpolicy import quantum
+    rng = np.random.default_rng(11)
+    Z = rng.standard_normal((64, 3, 2, 2)) + (1j * rng.standard_normal((64, 3, 2, 2)) if complex_ else 0)
+    Z[:8] *= 40.0                                      # ill-conditioned S: these keep the SVD
+    weights = rng.standard_normal(Z.shape)
+    loss = lambda Z: anp.sum(anp.real(qp.quantum_softmax(Z)) * weights)   # noqa: E731
+    mixed = qp.quantum_softmax(Z), grad(loss)(Z)
+    monkeypatch.setattr(quantum, "FAST_POLAR_MIN_RATIO", 2.0)            # every stack by SVD
+    svd = qp.quantum_softmax(Z), grad(loss)(Z)
+    np.testing.assert_allclose(mixed[0], svd[0], atol=1e-13)
+    np.testing.assert_allclose(mixed[1], svd[1], atol=1e-9 * np.abs(svd[1]).max())
