@@ -81,7 +81,7 @@ class Study:
     @classmethod
     def quick(cls, **changes):
         return cls(**{**dict(limits=(5.0, 5.5), initial_runs=1, updates_initial=16,
-                             updates_chain=8, sim_steps=4_000_000), **changes})
+                             updates_chain=8, sim_steps=8_000_000), **changes})
 
     @classmethod
     def full(cls, **changes):

@@ -492,10 +492,11 @@ class LSTDCritic:
     one solve for rewards and one for costs, with φ' the bootstrap state (the true final state at
     a truncation); γ = 1 with centred rewards for the average-reward objective.  Why this critic
     exists: in a queue the (differential) value of the workload is quadratic
-    (Pollaczek–Khinchine, Takács), and on the routing problem this critic's policy-gradient
-    estimates agree with the exact gradients (cosine 0.85–0.97 at 32 768 steps) where the network
-    critic's did not (cosine −0.48…+0.64; ``analysis/mappo_gradient_check.py``).  No learned
-    parameters: nothing to checkpoint.
+    (Pollaczek–Khinchine, Takács).  On the routing problem, at 131 072 steps, the network critics'
+    estimate of the Lagrangian gradient had cosine −0.48…−0.35 with the exact one, this critic's
+    0.09–0.44 (discounted) and 0.62–0.93 (average reward, TD(0)), 0.95–0.97 with
+    :func:`input_baseline` (``analysis/mappo_gradient_check.py``, ``benchmarks/RESULTS.md``).
+    No learned parameters: nothing to checkpoint.
     """
 
     def __init__(self, state_dim, config):
