@@ -1,7 +1,7 @@
 """Fig. 5 of the paper: learned entangled vs shared-randomness routing over the analytic frontiers.
 
-    python analysis/figure5.py --quick            # a few minutes: 2 seeds, 3 limits, short runs
-    python analysis/figure5.py --jobs 2           # the full study (8 seeds, 5 limits)
+    python analysis/figure5.py --quick --jobs 2   # ~4.5 min: 1 initial run, 2 limits
+    python analysis/figure5.py --jobs 2           # the full study, ~15 min: 2 initial runs, 5 limits
 
 Trains MAPPO with the entangled coordinator (Bell state, qubit 2-outcome POVMs, pass-through
 actors) and with the shared-randomness coordinator on the two-router queueing problem
