@@ -108,3 +108,10 @@ def test_routing_env_reports_its_exogenous_input():
 def test_bad_estimator_config(changes, match):
     with pytest.raises(ValueError, match=match):
         lstd_agent(**changes)
+
+
+def test_input_baseline_run_needs_two_env_copies():
+    from qpolicy.learn.mappo import train
+    config = MAPPOConfig(actor="pass", input_baseline=True, updates=1, n_steps=2, hidden=(4,))
+    with pytest.raises(ValueError, match="n_envs"):
+        train(RoutingEnv(n_envs=1), config, seed=0, log=None)

@@ -26,7 +26,8 @@ Actors are small networks :math:`\pi_i(a_i|x_i, h_i)` of (observation, one-hot a
     collect n_steps × n_envs transitions: x ~ q(·|h), a_i ~ π_i(·|x_i,h_i), r, c   (eq. 7)
     A_r, A_c = GAE of reward and of cost with the value and cost critics          (gae)
     λ = PID(mean cost per step of this batch)                                     (lagrangian)
-    A = (A_r − λ A_c) / (1 + λ), normalized per minibatch
+    A = (A_r − λ A_c) / (1 + λ)  [− input-dependent baseline]  (combined_advantage)
+    A normalized per minibatch
     for epochs, minibatches:
         L = Σ_i clip-surrogate(π_i/π_i,old, A)        (eq. 8, one term per actor)
           + clip-surrogate(q/q_old, A)                (eq. 9, the coordinator)
@@ -40,7 +41,8 @@ defined for a continuing task, and a non-finite value raises.  The critics see
 :func:`central_state`: either two networks trained by SGD (:class:`NetworkCritic`) or a linear
 function of quadratic features solved in closed form on each batch (:class:`LSTDCritic`, the
 right model for queue workloads).  At a time-limit truncation GAE bootstraps from the critic's
-value of the true final observation (``info["final_obs"]``, ``info["final_state"]``); at a termination from 0.
+value of the true final observation (``info["final_obs"]``, ``info["final_state"]``); at a
+termination from 0.
 
 **Environment protocol** (:class:`qpolicy.queueing.RoutingEnv` follows it): ``reset(seed) → obs``
 of shape ``(n_envs, n_agents, obs_dim)``; ``step(actions) → (obs, reward, cost, terminated,
@@ -433,10 +435,11 @@ class NetworkCritic:
     """Centralized value and cost critics V(s), C(s): two tanh networks of the symlog central
     state (queue states range over tens of units), trained by SGD on the squared error to the GAE
     targets.  They predict (1 − γ)·V, i.e. values in units of per-step reward and cost, so their
-    targets are O(1) for every γ."""
+    targets are O(1) for every γ (for the average-reward objective, γ = 1, they predict V)."""
 
     def __init__(self, state_dim, config):
-        self.gamma = discount(config)
+        gamma = discount(config)
+        self.unit = 1.0 - gamma if gamma < 1 else 1.0      # network output = unit · V
         self.value_net = MLP("value", (state_dim, *config.hidden, 1))
         self.cost_net = MLP("cost", (state_dim, *config.hidden, 1))
 
@@ -446,8 +449,7 @@ class NetworkCritic:
     def predict(self, params, states):
         """(V(s), C(s)) for states ``(B, state_dim)``."""
         x = _symlog(states)
-        scale = 1.0 / (1.0 - self.gamma) if self.gamma < 1 else 1.0
-        return scale * self.value_net(params, x)[:, 0], scale * self.cost_net(params, x)[:, 0]
+        return self.value_net(params, x)[:, 0] / self.unit, self.cost_net(params, x)[:, 0] / self.unit
 
     def values(self, params, roll):
         """(V, V', C, C') on a rollout: the critics at each step's state and bootstrap state."""
@@ -458,9 +460,8 @@ class NetworkCritic:
 
     def loss(self, params, batch):
         value, cost_value = self.predict(params, batch["state"])
-        scale = 1.0 - self.gamma if self.gamma < 1 else 1.0
-        return (anp.mean((scale * (value - batch["target"])) ** 2)
-                + anp.mean((scale * (cost_value - batch["cost_target"])) ** 2))
+        return (anp.mean((self.unit * (value - batch["target"])) ** 2)
+                + anp.mean((self.unit * (cost_value - batch["cost_target"])) ** 2))
 
 
 def quadratic_features(x):
@@ -763,6 +764,9 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
     if obs.ndim != 3:
         raise ValueError(f"env.reset must return obs of shape (n_envs, n_agents, obs_dim), "
                          f"got {obs.shape}")
+    if config.input_baseline and len(obs) < 2:
+        raise ValueError(f"config.input_baseline cross-fits over environment copies: the env "
+                         f"needs n_envs ≥ 2, got {len(obs)}")
     state = central_state(env, obs)
     agent = Agent(config, obs.shape[1], obs.shape[2], state.shape[1], check_int(n_actions, "n_actions", 2))
     params = agent.init(rng) if init_params is None else {k: np.array(v) for k, v in init_params.items()}
