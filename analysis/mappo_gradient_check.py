@@ -29,7 +29,7 @@ from autograd import grad  # noqa: E402
 
 from qpolicy.learn.adam import Adam  # noqa: E402
 from qpolicy.learn.mappo import (Agent, _collect, _loss, advantage_parts, central_state,  # noqa: E402
-                                 combined_advantage)
+                                 input_baseline)
 from qpolicy.queueing import RoutingEnv, theory  # noqa: E402
 from qpolicy.routing_study import mappo_config  # noqa: E402
 
@@ -111,17 +111,17 @@ def main(argv=None):
         T, N = roll["reward"].shape
         o, a = roll["obs"].reshape(T * N, 2, 1), roll["advice"].reshape(T * N, 2)
         line = f"batch {len(errors) + 1}:"
+        lagrangian = parts["A_r"] - args.multiplier * parts["A_c"]
         for name, A, g in (("R", parts["A_r"], exact[0]), ("W", parts["A_c"], exact[1]),
-                           ("J", combined_advantage(parts, args.multiplier, roll, config)
-                            * (1 + args.multiplier), exact[2])):
-            if name != "J" and config.input_baseline:
-                A = combined_advantage(dict(parts, A_r=A, A_c=0 * A), 0.0, roll, config)
+                           ("J", lagrangian, exact[2])):
+            if config.input_baseline:
+                A = input_baseline(A, roll["state"], roll["exogenous"])
             surrogate = lambda p, A=A.ravel(): anp.mean(agent.coordinator.evaluate(p, o, a)[0] * A)  # noqa: E731
             estimate = np.concatenate([v.ravel() for k, v in grad(surrogate)(params).items()
                                        if k in keys])
             error = np.linalg.norm(estimate - g) / scale
             line += f"  {name}: cos {cosine(estimate, g):+.3f} |err|/|∇R| {error:.3f}"
-        errors.append(error)
+        errors.append(error)                                  # the last one: the Lagrangian's
         print(line, flush=True)
     print(f"Lagrangian gradient: mean |err|/|∇R| = {np.mean(errors):.3f} over {len(errors)} "
           f"batches (|∇J|/|∇R| = {np.linalg.norm(exact[2]) / scale:.3f})")

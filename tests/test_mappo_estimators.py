@@ -115,3 +115,15 @@ def test_input_baseline_run_needs_two_env_copies():
     config = MAPPOConfig(actor="pass", input_baseline=True, updates=1, n_steps=2, hidden=(4,))
     with pytest.raises(ValueError, match="n_envs"):
         train(RoutingEnv(n_envs=1), config, seed=0, log=None)
+
+
+def test_annealed_learning_rate_decays_linearly_over_the_run(monkeypatch):
+    from qpolicy.learn import mappo
+    from qpolicy.learn.adam import Adam
+    seen = []
+    step = Adam.step
+    monkeypatch.setattr(Adam, "step", lambda self, p, g, s, lr=None: seen.append(lr) or step(self, p, g, s, lr=lr))
+    config = MAPPOConfig(actor="pass", updates=4, n_steps=2, epochs=1, minibatches=1, lr=0.1,
+                         anneal_lr=True, hidden=(4,))
+    mappo.train(RoutingEnv(n_envs=4), config, seed=0, log=None)
+    np.testing.assert_allclose(seen, [0.1, 0.075, 0.05, 0.025])
