@@ -1,4 +1,7 @@
-"""The CHSH game end to end: bounds → learn an entangled strategy from the referee → verify it.
+"""CHSH end to end
+===============
+
+The CHSH game end to end: bounds → learn an entangled strategy from the referee → verify it.
 
 Alice and Bob each get a random bit x, y and answer bits a, b without talking; they win when
 a XOR b = x AND y.  With shared randomness they win at most 3/4; sharing a Bell pair they can win
@@ -24,7 +27,7 @@ from qpolicy.verify import learned_strategy, verify
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="CHSH end to end")
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

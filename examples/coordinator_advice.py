@@ -1,4 +1,7 @@
-"""The coordinator–advice form of an entangled policy (paper eq. (7), Prop. 5 and 6, App. G).
+"""Coordinator and advice (eq. 7)
+==============================
+
+The coordinator–advice form of an entangled policy (paper eq. (7), Prop. 5 and 6, App. G).
 
 A *quantum coordinator* measures the shared state and hands each agent a piece of advice x_i;
 each agent's actor then picks its action from its advice and its own observation:
@@ -6,8 +9,10 @@ each agent's actor then picks its action from its advice and its own observation
     π(a|o) = Σ_x tr(ρ ⊗_i M̃_i(x_i|o_i)) Π_i π_i(a_i | x_i, o_i).
 
 Prop. 5: this is exactly the class of entangled policies.
+
   * advice → POVMs: the agents could have measured M_i(a|o) = Σ_x π_i(a|x, o) M̃_i(x|o) instead;
   * POVMs → advice: take the POVMs as advice and actors that copy it, π_i(a|x, o) = δ_ax.
+
 Prop. 6: the advice needs as many outcomes as the POVM it replaces.  A 3-outcome qubit POVM
 (the "trine" of prop6_povm(3, 2)) is not a post-processing of any 2-outcome POVM {E, 1 - E}:
 every post-processing Σ_b P_ab M̃(b) = P_a0 E + P_a1 (1 - E) commutes with E, hence all its
@@ -49,7 +54,7 @@ def largest_commutator(M):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Coordinator and advice (eq. 7)")
     parser.add_argument("--seed", type=int, default=0)
     rng = np.random.default_rng(parser.parse_args(argv).seed)
     B = rng.normal(size=(DIM ** 2, DIM ** 2)) + 1j * rng.normal(size=(DIM ** 2, DIM ** 2))

@@ -1,9 +1,12 @@
-"""GHZ pseudo-telepathy: three players who never talk, yet win every round.
+"""GHZ pseudo-telepathy
+====================
+
+GHZ pseudo-telepathy: three players who never talk, yet win every round.
 
 The referee gives players bits x, y, z with x XOR y XOR z = 0 (four question triples, uniform);
 they win when a XOR b XOR c = x OR y OR z (Vaidman's form).  No deterministic strategy wins all
 four triples (the four parity conditions add up to 0 = 1), so shared randomness wins at most 3/4.
-Sharing the GHZ state (|000> + |111>)/√2 and measuring X on question 0 and Y on question 1, the
+Sharing the GHZ state ``(|000> + |111>)/√2`` and measuring X on question 0 and Y on question 1, the
 players win with probability 1: XXX = +1 while XYY = YXY = YYX = -1 on the GHZ state.
 
 This script computes the quantum table with the Born rule, the classical value by enumerating all

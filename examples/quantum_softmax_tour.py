@@ -1,4 +1,7 @@
-"""A tour of QuantumSoftmax: from random logits to a POVM, to a Bell-state policy, to its
+"""A tour of QuantumSoftmax
+========================
+
+A tour of QuantumSoftmax: from random logits to a POVM, to a Bell-state policy, to its
 non-signaling check (paper §2–§4.1, Alg. 1, eq. 5–6).
 
 Run:  python examples/quantum_softmax_tour.py [--seed 0]
@@ -17,7 +20,7 @@ def show(title, value):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description="A tour of QuantumSoftmax")
     parser.add_argument("--seed", type=int, default=0)
     rng = np.random.default_rng(parser.parse_args(argv).seed)
     np.set_printoptions(precision=3, suppress=True)

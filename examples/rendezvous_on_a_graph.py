@@ -1,4 +1,7 @@
-"""Rendezvous on a graph: two agents on random vertices each take one step; can entanglement help
+"""Rendezvous on a graph
+=====================
+
+Rendezvous on a graph: two agents on random vertices each take one step; can entanglement help
 them meet?
 
 Each agent starts on a uniformly random vertex of a graph (independently), sees only its own

@@ -1,4 +1,7 @@
-"""Two routers, two servers, no communication: where does entanglement help? (paper App. H)
+"""Routing with entanglement
+=========================
+
+Two routers, two servers, no communication: where does entanglement help? (paper App. H)
 
 Pairs of customers arrive (Poisson, rate λ); router i sees only its own customer's job size
 x_i ~ Exp(μ) and sends it to server 0 or 1.  Sending both to the same server ("co-routing")
@@ -52,7 +55,7 @@ def threshold_theory(t, lam=ARRIVAL, mu=SERVICE):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Routing with entanglement")
     parser.add_argument("--steps", type=int, default=400_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
