@@ -11,6 +11,7 @@ A critic has ``init(rng)``, ``values(params, roll) -> (V, V', C, C')`` on a roll
 import autograd.numpy as anp
 import numpy as np
 
+from qpolicy.learn.blas import single_blas_thread
 from qpolicy.learn.networks import MLP
 from qpolicy.validation import as_array
 
@@ -143,11 +144,12 @@ class LSTDCritic:
                                                   roll["next_state"].reshape(T * N, -1)]))
         phi, phi_next = _unit_rms(both[:T * N], both[T * N:])
         keep = (1.0 - roll["terminated"].ravel())[:, None]
-        A = phi.T @ (phi - self.gamma * keep * phi_next) / len(phi)
         out = []
-        for signal in (roll["reward"], roll["cost"]):
-            w = np.linalg.lstsq(A, phi.T @ signal.ravel() / len(phi), rcond=None)[0]
-            out += [(phi @ w).reshape(T, N), (phi_next @ w).reshape(T, N)]
+        with single_blas_thread():          # sums over the batch in a fixed order
+            A = phi.T @ (phi - self.gamma * keep * phi_next) / len(phi)
+            for signal in (roll["reward"], roll["cost"]):
+                w = np.linalg.lstsq(A, phi.T @ signal.ravel() / len(phi), rcond=None)[0]
+                out += [(phi @ w).reshape(T, N), (phi_next @ w).reshape(T, N)]
         return tuple(out)
 
     def loss(self, params, batch):
@@ -176,11 +178,12 @@ def input_baseline(advantage, state, exogenous):
     baseline = np.empty_like(target)
     for fit, apply in ((first, ~first), (~first, first)):
         phi_fit, phi_apply = _unit_rms(features[fit], features[apply])
-        # normal equations: (k × k) instead of an SVD of the (B × k) matrix
-        w = np.linalg.lstsq(phi_fit.T @ phi_fit, phi_fit.T @ target[fit], rcond=None)[0]
-        baseline[apply] = phi_apply @ w
+        # normal equations: (k × k) instead of an SVD of the (B × k) matrix; one BLAS thread,
+        # so the sums over the batch have a fixed order (results independent of thread count)
+        with single_blas_thread():
+            w = np.linalg.lstsq(phi_fit.T @ phi_fit, phi_fit.T @ target[fit], rcond=None)[0]
+            baseline[apply] = phi_apply @ w
     return advantage - baseline.reshape(T, N)
-
 
 
 CRITICS = {"network": NetworkCritic, "lstd": LSTDCritic}

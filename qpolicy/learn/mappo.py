@@ -66,6 +66,7 @@ NeurIPS 2022 (MAPPO); J. Schulman et al., "Proximal policy optimization algorith
 A. Stooke, J. Achiam, P. Abbeel, ICML 2020 (PID Lagrangian); Gardiner et al. (2026), §4.2.2.
 """
 import dataclasses
+import hashlib
 import json
 import os
 import string
@@ -78,6 +79,7 @@ from autograd import grad
 
 from qpolicy.learn.actors import ACTORS
 from qpolicy.learn.adam import Adam
+from qpolicy.learn.blas import one_blas_thread
 from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint
 from qpolicy.learn.coordinators import COORDINATORS, EntangledCoordinator  # noqa: F401 (re-export)
 from qpolicy.learn.critics import (CRITICS, discount, gae, input_baseline,  # noqa: F401 (re-export)
@@ -353,6 +355,7 @@ def _set_rng_state(rng, text):
     rng.bit_generator.state = json.loads(text)
 
 
+@one_blas_thread
 def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, checkpoint=None,
           resume=False, log=print):
     """Train the coordinator–advice joint policy on ``env`` with MAPPO (+ PID Lagrangian).
@@ -363,8 +366,14 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
     and at the end (the env must provide ``get_state``/``set_state``); ``resume=True`` continues
     from that file bit for bit if it exists (same env construction and seed), else starts fresh;
     ``log``: progress-line sink or None.
+
+    A resumed run must be the same run: a checkpoint written with another configuration (other
+    than :data:`RESUMABLE_FIELDS`), environment parameters, seed, ``n_actions`` or warm start is
+    refused with the differing fields.  BLAS runs single-threaded inside (:mod:`~qpolicy.learn.blas`),
+    so the results do not depend on the BLAS thread count.
     """
     rng = as_generator(seed, "seed")
+    seed_key = _seed_key(seed)
     if checkpoint is not None and not (callable(getattr(env, "get_state", None))
                                        and callable(getattr(env, "set_state", None))):
         raise TypeError(f"checkpointing needs env.get_state() and env.set_state(); "
@@ -383,9 +392,10 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
     run = dict(params=params, opt_state=optimizer.init(params), pid=_pid(config), obs=obs,
                state=state, history={k: [] for k in LOG_KEYS}, next_update=0,
                best={"score": -np.inf, "update": -1, "params": params, "ema_reward": 0.0,
-                     "ema_cost": 0.0})
+                     "ema_cost": 0.0},
+               identity=_identity(config, env, obs, seed_key, n_actions, init_params))
     if resume and checkpoint is not None and os.path.exists(checkpoint):
-        _restore(run, checkpoint, env, rng)
+        _restore(run, checkpoint, env, rng, config)
     if run["next_update"] == 0 and config.warmup_steps > 0:
         _, run["obs"], run["state"] = _collect(env, agent, run["params"], run["obs"], run["state"],
                                                rng, config.warmup_steps)
@@ -466,11 +476,82 @@ def _save(run, checkpoint, env, rng, config):
                     history={k: np.asarray(v) for k, v in run["history"].items()},
                     best={k: v for k, v in best.items() if k != "params"},
                     best_params=best["params"], next_update=run["next_update"],
-                    config=json.dumps(dataclasses.asdict(config)))
+                    config=json.dumps(dataclasses.asdict(config), default=_plain),
+                    identity=json.dumps(run["identity"]))
 
 
-def _restore(run, checkpoint, env, rng):
+#: Configuration fields a resumed run may change: how long it runs and how often it reports.
+RESUMABLE_FIELDS = ("updates", "checkpoint_every", "log_every")
+
+
+def _identity(config, env, obs, seed, n_actions, init_params):
+    """What defines a run besides its length: the configuration, the environment's parameters,
+    the seed, n_actions and the warm start — JSON-normalized, compared on resume."""
+    config = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESUMABLE_FIELDS}
+    if callable(getattr(env, "parameters", None)):
+        env_parameters = dict(env.parameters())
+    else:
+        env_parameters = {"type": type(env).__qualname__, "obs_shape": list(obs.shape)}
+    if init_params is not None:
+        init_params = _digest(*(f"{k}{np.asarray(v).dtype}{np.shape(v)}".encode()
+                                + np.ascontiguousarray(v).tobytes()
+                                for k, v in sorted(init_params.items())))
+    identity = {**{f"config.{k}": v for k, v in config.items()},
+                **{f"env.{k}": v for k, v in env_parameters.items()},
+                "seed": seed,
+                "n_actions": int(n_actions), "init_params": init_params}
+    return json.loads(json.dumps(identity, default=_plain))   # tuples -> lists, as stored
+
+
+def _plain(value):
+    """JSON for NumPy scalars in a configuration (np.int64(2) -> 2)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} {value!r} in a checkpoint")
+
+
+def _seed_key(seed):
+    """The seed as stored: the integer, or a digest of a Generator's state on entry."""
+    if isinstance(seed, np.random.Generator):
+        return "Generator " + _digest(json.dumps(seed.bit_generator.state, sort_keys=True))
+    return int(seed)
+
+
+def _digest(*parts):
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+    return h.hexdigest()[:16]
+
+
+def _check_resumable(ck, path, identity, config):
+    """Refuse a checkpoint of another run: naming every differing field (saved, requested)."""
+    if "next_update" not in ck or "config" not in ck or "params" not in ck:
+        raise ValueError(f"cannot resume {os.fspath(path)!r}: it is not a MAPPO checkpoint "
+                         f"(written by qpolicy.learn.mappo.train)")
+    # configuration fields added after a checkpoint was written take their defaults
+    defaults = json.loads(json.dumps(dataclasses.asdict(MAPPOConfig())))
+    saved = {f"config.{k}": v for k, v in {**defaults, **json.loads(ck["config"])}.items()
+             if k not in RESUMABLE_FIELDS}
+    if "identity" in ck:
+        saved.update(json.loads(ck["identity"]))
+    else:       # written before run identities were stored: the configuration only
+        identity = {k: v for k, v in identity.items() if k.startswith("config.")}
+    differ = {k.removeprefix("config."): (saved.get(k, "<absent>"), v)
+              for k, v in identity.items() if saved.get(k, "<absent>") != v}
+    differ.update({k: (v, "<absent>") for k, v in saved.items() if k not in identity})
+    if differ:
+        listed = ", ".join(f"{k} (saved {a!r}, requested {b!r})" for k, (a, b) in differ.items())
+        raise ValueError(f"cannot resume {os.fspath(path)!r}: it was written by another run; "
+                         f"differing settings: {listed}")
+    if int(ck["next_update"]) > config.updates:
+        raise ValueError(f"cannot resume {os.fspath(path)!r} to config.updates={config.updates}: "
+                         f"it has already run {int(ck['next_update'])} updates")
+
+
+def _restore(run, checkpoint, env, rng, config):
     ck = load_checkpoint(checkpoint)
+    _check_resumable(ck, checkpoint, run["identity"], config)
     run["params"], run["opt_state"] = ck["params"], ck["adam"]
     run["opt_state"]["t"] = np.array(run["opt_state"]["t"], dtype=np.int64)
     run["pid"].load_state_dict(ck["pid"])

@@ -140,6 +140,15 @@ class RoutingEnv:
                              f"{OBSERVATIONS}, got {tuple(observe)!r}")
         return tuple(observe)
 
+    def parameters(self):
+        """The construction arguments, JSON-ready (stored in checkpoints, compared on resume)."""
+        throughput = self.throughput
+        return {"type": "RoutingEnv", "n_envs": self.n_envs, "arrival_rate": self.arrival_rate,
+                "service_rate": self.service_rate, "horizon": self.horizon,
+                "throughput": f"{getattr(throughput, '__module__', '?')}."
+                              f"{getattr(throughput, '__qualname__', type(throughput).__name__)}",
+                "balanced": self.balanced, "observe": list(self.observe)}
+
     # ------------------------------------------------------------------ state
     # Internally every per-server or per-router quantity is stored server/router-major,
     # shape (2, n_envs), so that each operation runs over contiguous rows.
