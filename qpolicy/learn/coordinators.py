@@ -19,6 +19,7 @@ import numpy as np
 from qpolicy.learn.networks import MLP
 from qpolicy.quantum import (conditioning_penalty, default_entangled_state, density_matrix,
                              quantum_softmax)
+from qpolicy.validation import check_size
 
 #: Floor on probabilities inside logarithms: an advice value with q below it is never sampled.
 PROB_FLOOR = 1e-30
@@ -40,6 +41,7 @@ class EntangledCoordinator:
 
     def __init__(self, n_agents, obs_dim, config):
         self.n, self.K, self.d = n_agents, config.n_advice, config.dim
+        check_size(self.d ** (2 * n_agents), "config.dim", f"{n_agents}-party density matrix")
         self.complex = config.complex_logits
         width = self.K * self.d * self.d * (2 if self.complex else 1)
         self.nets = [MLP(f"coord{i}", (obs_dim, *config.hidden, width), config.coordinator_gain)

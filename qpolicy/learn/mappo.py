@@ -85,7 +85,8 @@ from qpolicy.learn.coordinators import COORDINATORS, EntangledCoordinator  # noq
 from qpolicy.learn.critics import (CRITICS, discount, gae, input_baseline,  # noqa: F401 (re-export)
                                    quadratic_features)
 from qpolicy.learn.lagrangian import PIDLagrangian
-from qpolicy.validation import as_generator, check_int
+from qpolicy.validation import (as_generator, check_bool, check_choice, check_finite_real, check_int,
+                                check_real_scalar)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class MAPPOConfig:
     entropy_coef: float = 0.01       # bonus on the entropy of q plus the actors' entropies
     value_coef: float = 0.5          # weight of each critic's squared error
     conditioning_coef: float = 1e-3  # App. I penalty ‖S − I‖² on the POVM logits
-    max_grad_norm: float = 0.5       # global gradient-norm clip
+    max_grad_norm: float = 0.5       # global gradient-norm clip (> 0; inf: no clipping)
     # --- PPO-Lagrangian with PID multiplier (Stooke et al. 2020); cost_limit None: no constraint ---
     cost_limit: float = None         # constraint: mean cost per env step ≤ cost_limit
     pid_kp: float = 1.0
@@ -136,35 +137,52 @@ class MAPPOConfig:
     checkpoint_every: int = 10       # iterations between checkpoints (when a path is given)
     log_every: int = 10              # iterations between progress lines
 
+    def __post_init__(self):
+        """Every field validated on construction (a ValueError/TypeError naming the field)."""
+        check_choice(self.coordinator, "config.coordinator", tuple(COORDINATORS))
+        check_choice(self.actor, "config.actor", tuple(ACTORS))
+        check_choice(self.critic, "config.critic", tuple(CRITICS))
+        check_choice(self.objective, "config.objective", ("discounted", "average"))
+        for name in ("learned_state", "complex_logits", "anneal_lr", "input_baseline"):
+            check_bool(getattr(self, name), f"config.{name}")
+        for name in ("n_advice", "dim", "updates", "n_steps", "epochs", "minibatches",
+                     "pid_d_delay", "checkpoint_every", "log_every"):
+            check_int(getattr(self, name), f"config.{name}", minimum=1)
+        check_int(self.warmup_steps, "config.warmup_steps", minimum=0)
+        if isinstance(self.hidden, list):                 # a list of widths is a tuple of them
+            object.__setattr__(self, "hidden", tuple(self.hidden))
+        if not isinstance(self.hidden, tuple):
+            raise TypeError(f"config.hidden must be a tuple of layer widths, "
+                            f"got {type(self.hidden).__name__}")
+        for k, width in enumerate(self.hidden):
+            check_int(width, f"config.hidden[{k}]", minimum=1)
+        real = check_finite_real
+        real(self.coordinator_gain, "config.coordinator_gain", lo=0.0)
+        real(self.lr, "config.lr", lo=0.0, lo_open=True)
+        real(self.gamma, "config.gamma", lo=0.0, hi=1.0, hi_open=True)
+        real(self.gae_lambda, "config.gae_lambda", lo=0.0, hi=1.0)
+        real(self.clip, "config.clip", lo=0.0, lo_open=True)
+        for name in ("entropy_coef", "value_coef", "conditioning_coef", "pid_kp", "pid_ki",
+                     "pid_kd", "lambda_init"):
+            real(getattr(self, name), f"config.{name}", lo=0.0)
+        # +inf turns clipping off explicitly; NaN or ≤ 0 would turn it off or reverse updates
+        check_real_scalar(self.max_grad_norm, "config.max_grad_norm", lo=0.0, lo_open=True)
+        if self.cost_limit is not None:
+            real(self.cost_limit, "config.cost_limit")
+        for name in ("pid_p_smoothing", "pid_d_smoothing", "best_smoothing"):
+            real(getattr(self, name), f"config.{name}", lo=0.0, hi=1.0, hi_open=True)
+
 
 def _check_config(config, n_actions):
+    """The checks that need the environment: pass-through actors emit the advice as actions."""
     if not isinstance(config, MAPPOConfig):
         raise TypeError(f"config must be a MAPPOConfig, got {type(config).__name__}")
-    if config.coordinator not in ("entangled", "shared", "none"):
-        raise ValueError(f"config.coordinator must be 'entangled', 'shared' or 'none', "
-                         f"got {config.coordinator!r}")
-    if config.actor not in ("pass", "network"):
-        raise ValueError(f"config.actor must be 'pass' or 'network', got {config.actor!r}")
-    if config.critic not in CRITICS:
-        raise ValueError(f"config.critic must be one of {sorted(CRITICS)}, got {config.critic!r}")
     if config.actor == "pass" and config.n_advice != n_actions:
         raise ValueError(f"config.n_advice must equal the number of actions ({n_actions}) when "
                          f"actors pass the advice through, got {config.n_advice}")
     if config.actor == "pass" and config.coordinator != "entangled":
         raise ValueError("pass-through actors need the entangled coordinator: with shared or no "
                          "advice every agent would act identically or constantly")
-    for name in ("n_advice", "dim", "updates", "n_steps", "epochs", "minibatches", "pid_d_delay",
-                 "checkpoint_every", "log_every"):
-        check_int(getattr(config, name), f"config.{name}", minimum=1)
-    check_int(config.warmup_steps, "config.warmup_steps", minimum=0)
-    if config.objective not in ("discounted", "average"):
-        raise ValueError(f"config.objective must be 'discounted' or 'average', "
-                         f"got {config.objective!r}")
-    if not 0.0 <= config.gamma < 1.0:
-        raise ValueError(f"config.gamma must be in [0, 1), got {config.gamma}")
-    if not 0.0 <= config.gae_lambda <= 1.0:
-        raise ValueError(f"config.gae_lambda must be in [0, 1], got {config.gae_lambda}")
-
 
 
 class Agent:
