@@ -25,6 +25,10 @@ import numpy as np
 
 SEPARATOR = "/"
 
+#: Why a file that NumPy could only read by unpickling it is refused.
+NOT_NPZ = ("it is not a .npz archive of plain arrays (reading it would mean unpickling Python "
+           "objects, which qpolicy never does)")
+
 
 def save_checkpoint(path, **entries):
     """Write ``entries`` (arrays, scalars, strings, nested dicts of them) to ``path`` atomically.
@@ -105,7 +109,7 @@ def load_checkpoint(path):
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
         reason = str(exc) or type(exc).__name__
         if "pickle" in reason or "Object arrays" in reason:
-            reason = "it contains pickled Python objects, which a checkpoint never does"
+            reason = NOT_NPZ
         raise ValueError(f"{path!r} is not a readable checkpoint (.npz): {reason}") from None
     if not flat:
         raise ValueError(f"{path!r} is not a readable checkpoint (.npz): it has no entries")

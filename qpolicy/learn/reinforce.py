@@ -349,27 +349,41 @@ def _generator(state_json):
 
 
 class _Progress:
-    """A one-line progress report on stderr, refreshed about twice a second."""
+    """Progress on stderr: one line refreshed in place (``\\r``) about twice a second on a terminal;
+    elsewhere (a log file, a pipe) a plain line every :data:`LOG_INTERVAL` seconds and at the end."""
 
-    def __init__(self, name, hp, enabled):
+    def __init__(self, name, hp, enabled, stream=None):
         self.label = f"{name} {hp.policy} α={hp.entropy:g}"
         self.steps, self.enabled = hp.steps, enabled
+        self.stream = sys.stderr if stream is None else stream
+        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval = 0.5 if self.interactive else LOG_INTERVAL
         self.start = self.last = time.perf_counter()
         self.first_step = None
+        self.printed = False
 
     def update(self, step, state):
         now = time.perf_counter()
         if self.first_step is None:
             self.first_step = step - 1
-        if not self.enabled or (now - self.last < 0.5 and step < self.steps):
+        if not self.enabled or (now - self.last < self.interval and step < self.steps):
             return
         self.last = now
         rate = (step - self.first_step) / max(now - self.start, 1e-9)
         current = state["history"][step - 1]
-        print(f"\r{self.label}: step {step}/{self.steps}  value mean {np.mean(current):.4f} "
-              f"min {np.min(current):.4f}  best-iterate min {np.min(state['best_values']):.4f}  "
-              f"{rate:.0f} steps/s ", end="", file=sys.stderr, flush=True)
+        line = (f"{self.label}: step {step}/{self.steps}  value mean {np.mean(current):.4f} "
+                f"min {np.min(current):.4f}  best-iterate min {np.min(state['best_values']):.4f}  "
+                f"{rate:.0f} steps/s")
+        if self.interactive:
+            print("\r" + line + " ", end="", file=self.stream, flush=True)
+            self.printed = True
+        else:
+            print(line, file=self.stream, flush=True)
 
     def finish(self, state):
-        if self.enabled:
-            print(file=sys.stderr, flush=True)
+        if self.enabled and self.interactive and self.printed:
+            print(file=self.stream, flush=True)
+
+
+#: Seconds between progress lines when stderr is not a terminal.
+LOG_INTERVAL = 10.0
