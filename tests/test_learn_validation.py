@@ -3,6 +3,7 @@ policy argument is validated: a bad value raises ValueError/TypeError naming it;
 coerced, nothing leaks out of the environment."""
 import dataclasses
 import json
+import re
 
 import numpy as np
 import pytest
@@ -222,3 +223,39 @@ def test_factorized_accepts_numpy_probabilities_and_routes_with_them():
     policy = policies.factorized(np.float32(1.0), np.float64(0.0))
     actions = policy(np.ones((5, 2)), np.random.default_rng(0))
     np.testing.assert_array_equal(actions, [[1, 0]] * 5)     # server 1 w.p. 1, server 1 w.p. 0
+
+
+# ------------------------------------------------------------------------------ train arguments
+
+@pytest.mark.parametrize("kwargs, error, name", [
+    (dict(log=5), TypeError, "log"),
+    (dict(resume="yes"), TypeError, "resume"),
+    (dict(checkpoint="run.txt"), ValueError, "checkpoint"),
+    (dict(n_actions=1), ValueError, "n_actions"),
+    (dict(seed=-1), ValueError, "seed"),
+    (dict(init_params={"x": np.zeros(2)}), ValueError, "init_params"),
+    (dict(init_params=[1, 2]), TypeError, "init_params"),
+])
+def test_train_rejects_bad_arguments_before_any_work(kwargs, error, name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = MAPPOConfig(updates=1, n_steps=2, hidden=(4,), epochs=1, minibatches=1)
+    with pytest.raises(error, match=name):
+        train(RoutingEnv(n_envs=4), config, log=None, **{"seed": 0, **kwargs})
+    assert not list(tmp_path.iterdir())
+
+
+def test_warm_start_with_a_wrong_shape_or_nan_is_refused_naming_the_entry():
+    config = MAPPOConfig(updates=1, n_steps=2, hidden=(4,), epochs=1, minibatches=1)
+    params = train(RoutingEnv(n_envs=4), config, seed=0, log=None).params
+    key = sorted(params)[0]
+    for bad in (np.zeros(7), np.full_like(params[key], np.nan)):
+        with pytest.raises(ValueError, match=re.escape(f"init_params[{key!r}]")):
+            train(RoutingEnv(n_envs=4), config, seed=0, log=None, init_params={**params, key: bad})
+
+
+@pytest.mark.parametrize("gamma, lam", [(NAN, 0.9), (1.5, 0.9), (0.9, -0.1), (0.9, INF)])
+def test_gae_rejects_bad_discounts(gamma, lam):
+    from qpolicy.learn.mappo import gae
+    zeros = np.zeros((2, 1))
+    with pytest.raises(ValueError, match="gamma" if not 0 <= gamma <= 1 else "lam"):
+        gae(zeros, zeros, zeros, zeros.astype(bool), zeros.astype(bool), gamma, lam)

@@ -13,7 +13,7 @@ import numpy as np
 
 from qpolicy.learn.blas import single_blas_thread
 from qpolicy.learn.networks import MLP
-from qpolicy.validation import as_array
+from qpolicy.validation import as_array, check_finite_real
 
 
 def discount(config):
@@ -41,6 +41,8 @@ def gae(rewards, values, next_values, terminated, truncated, gamma, lam):
     >>> A.ravel().tolist()                 # δ = [1, 2]; A_1 = 2, A_0 = 1 + 0.5·2
     [2.0, 2.0]
     """
+    gamma = check_finite_real(gamma, "gamma", 0.0, 1.0)
+    lam = check_finite_real(lam, "lam", 0.0, 1.0)
     rewards = as_array(rewards, "rewards", ndim=2, complex_ok=False)
     values = as_array(values, "values", ndim=2, complex_ok=False)
     next_values = as_array(next_values, "next_values", ndim=2, complex_ok=False)

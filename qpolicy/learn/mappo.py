@@ -85,8 +85,8 @@ from qpolicy.learn.coordinators import COORDINATORS, EntangledCoordinator  # noq
 from qpolicy.learn.critics import (CRITICS, discount, gae, input_baseline,  # noqa: F401 (re-export)
                                    quadratic_features)
 from qpolicy.learn.lagrangian import PIDLagrangian
-from qpolicy.validation import (as_generator, check_bool, check_choice, check_finite_real, check_int,
-                                check_real_scalar)
+from qpolicy.validation import (as_array, as_generator, check_bool, check_choice,
+                                check_finite_real, check_int, check_real_scalar)
 
 
 @dataclass(frozen=True)
@@ -392,6 +392,12 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
     """
     rng = as_generator(seed, "seed")
     seed_key = _seed_key(seed)
+    _check_config(config, check_int(n_actions, "n_actions", minimum=2))
+    check_bool(resume, "resume")
+    if log is not None and not callable(log):
+        raise TypeError(f"log must be a callable taking a line, or None; got {type(log).__name__}")
+    if checkpoint is not None and not os.fspath(checkpoint).endswith(".npz"):
+        raise ValueError(f"checkpoint must be a path ending with .npz, got {checkpoint!r}")
     if checkpoint is not None and not (callable(getattr(env, "get_state", None))
                                        and callable(getattr(env, "set_state", None))):
         raise TypeError(f"checkpointing needs env.get_state() and env.set_state(); "
@@ -405,7 +411,7 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
                          f"needs n_envs ≥ 2, got {len(obs)}")
     state = central_state(env, obs)
     agent = Agent(config, obs.shape[1], obs.shape[2], state.shape[1], check_int(n_actions, "n_actions", 2))
-    params = agent.init(rng) if init_params is None else {k: np.array(v) for k, v in init_params.items()}
+    params = agent.init(rng) if init_params is None else _check_init_params(init_params, agent)
     optimizer = Adam(lr=config.lr)
     run = dict(params=params, opt_state=optimizer.init(params), pid=_pid(config), obs=obs,
                state=state, history={k: [] for k in LOG_KEYS}, next_update=0,
@@ -457,6 +463,24 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
                        best_update=int(run["best"]["update"]),
                        history={k: np.asarray(v) for k, v in run["history"].items()},
                        multiplier=float(run["pid"].multiplier))
+
+
+def _check_init_params(init_params, agent):
+    """A copy of a warm start, which must have exactly the agent's parameter names and shapes."""
+    if not isinstance(init_params, dict):
+        raise TypeError(f"init_params must be a dict name -> array (e.g. a previous run's "
+                        f"params), got {type(init_params).__name__}")
+    fresh = agent.init(np.random.default_rng(0))        # names and shapes only
+    if set(init_params) != set(fresh):
+        raise ValueError(f"init_params must have the parameters of this configuration: missing "
+                         f"{sorted(set(fresh) - set(init_params))}, unexpected "
+                         f"{sorted(set(init_params) - set(fresh))}")
+    params = {}
+    for k, v in fresh.items():
+        params[k] = as_array(init_params[k], f"init_params[{k!r}]", complex_ok=False).copy()
+        if params[k].shape != v.shape:
+            raise ValueError(f"init_params[{k!r}] must have shape {v.shape}, got {params[k].shape}")
+    return params
 
 
 def _pid(config):
