@@ -50,3 +50,15 @@ def test_a_per_step_batch_too_large_is_refused_with_its_size():
 def test_bad_hyperparameters_are_refused_naming_them(field, value, error):
     with pytest.raises(error, match=field):
         reinforce.train(games.chsh(), **{**SMALL, field: value})
+
+
+@pytest.mark.parametrize("kwargs, error, name", [
+    (dict(checkpoint="run.txt"), ValueError, "checkpoint"),
+    (dict(resume="no", checkpoint="run.npz"), TypeError, "resume"),
+    (dict(progress=1), TypeError, "progress"),
+])
+def test_train_options_are_checked_before_any_work(kwargs, error, name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=name):
+        reinforce.train(games.chsh(), **{**SMALL, **kwargs})
+    assert not list(tmp_path.iterdir())

@@ -232,6 +232,10 @@ def train(game, *, checkpoint=None, checkpoint_every=500, resume=False, progress
         hyperparameters["seed"] = int(hyperparameters["seed"].integers(2 ** 63))
     hp = Hyperparameters(**hyperparameters)
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
+    check_bool(resume, "resume")
+    check_bool(progress, "progress")
+    if checkpoint is not None and not os.fspath(checkpoint).endswith(".npz"):
+        raise ValueError(f"checkpoint must be a path ending with .npz, got {checkpoint!r}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path")
     policy = hp.make_policy(game)
