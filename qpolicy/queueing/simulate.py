@@ -101,7 +101,7 @@ def simulate(policy, arrival_rate=0.8, service_rate=1.0, steps=10**6, seed=0, n_
     for b in range(per_copy):
         acc = {name: sums[name][b] for name in names}
         for _ in range(batch_len):
-            q = env.state.copy()
+            q = env.state                   # a copy
             obs, reward, cost, _, _, info = env.step(policy(obs[:, :, 0], rng))
             servers, dt = info["servers"], info["dt"]
             got_work = np.stack([(servers == j).any(axis=1) for j in (0, 1)], axis=1)
