@@ -387,12 +387,13 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
 
     A resumed run must be the same run: a checkpoint written with another configuration (other
     than :data:`RESUMABLE_FIELDS`), environment parameters, seed, ``n_actions`` or warm start is
-    refused with the differing fields.  BLAS runs single-threaded inside (:mod:`~qpolicy.learn.blas`),
-    so the results do not depend on the BLAS thread count.
+    refused with the differing fields.  BLAS runs single-threaded inside
+    (:mod:`~qpolicy.learn.blas`), so the results do not depend on the BLAS thread count.
     """
     rng = as_generator(seed, "seed")
     seed_key = _seed_key(seed)
-    _check_config(config, check_int(n_actions, "n_actions", minimum=2))
+    n_actions = check_int(n_actions, "n_actions", minimum=2)
+    _check_config(config, n_actions)
     check_bool(resume, "resume")
     if log is not None and not callable(log):
         raise TypeError(f"log must be a callable taking a line, or None; got {type(log).__name__}")
@@ -410,7 +411,7 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
         raise ValueError(f"config.input_baseline cross-fits over environment copies: the env "
                          f"needs n_envs ≥ 2, got {len(obs)}")
     state = central_state(env, obs)
-    agent = Agent(config, obs.shape[1], obs.shape[2], state.shape[1], check_int(n_actions, "n_actions", 2))
+    agent = Agent(config, obs.shape[1], obs.shape[2], state.shape[1], n_actions)
     params = agent.init(rng) if init_params is None else _check_init_params(init_params, agent)
     optimizer = Adam(lr=config.lr)
     run = dict(params=params, opt_state=optimizer.init(params), pid=_pid(config), obs=obs,
