@@ -62,3 +62,13 @@ def test_train_options_are_checked_before_any_work(kwargs, error, name, tmp_path
     with pytest.raises(error, match=name):
         reinforce.train(games.chsh(), **{**SMALL, **kwargs})
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(dim=10 ** 5), "dim"), (dict(dim=2 ** 70), "dim"),
+    (dict(policy="shared", shared_values=10 ** 9), "shared_values"),
+    (dict(policy="shared", seeds=10 ** 8), "seeds"),
+])
+def test_strategies_too_large_to_allocate_are_refused_with_their_size(kwargs, name):
+    with pytest.raises(ValueError, match=rf"{name}.* is too large.*GiB"):
+        reinforce.train(games.chsh(), **{**SMALL, "steps": 1, **kwargs})

@@ -239,7 +239,8 @@ def train(game, *, checkpoint=None, checkpoint_every=500, resume=False, progress
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path")
     policy = hp.make_policy(game)
-    check_size(hp.seeds * (hp.batch * (2 * game.n_players + 2) + 3 * game.predicate.size), "batch",
+    check_size(hp.seeds * (hp.batch * (2 * game.n_players + 2) + 3 * game.predicate.size),
+               "seeds × batch",
                "per-step samples and policy tables (seeds × …)", itemsize=8)
     optimizer = Adam(lr=hp.lr)
     if resume:
