@@ -29,7 +29,7 @@ from autograd.scipy.special import logsumexp
 
 from qpolicy.games import NonlocalGame
 from qpolicy.quantum import default_entangled_state, density_matrix, quantum_softmax
-from qpolicy.validation import as_generator, check_int, check_positive, check_size
+from qpolicy.validation import as_generator, check_choice, check_int, check_positive, check_size
 
 STATES = ("learned", "fixed")
 
@@ -68,8 +68,7 @@ class Entangled(_Policy):
     def __init__(self, game, dim=None, state="learned", init_scale=1.0):
         super().__init__(game)
         self.dim = max(self.n_answers) if dim is None else check_int(dim, "dim", minimum=1)
-        if state not in STATES:
-            raise ValueError(f"state must be one of {STATES}, got {state!r}")
+        check_choice(state, "state", STATES)
         self.state = state
         self.init_scale = check_positive(init_scale, "init_scale")
         self.total_dim = self.dim ** self.n_players
@@ -184,8 +183,7 @@ POLICIES = {"entangled": Entangled, "shared": SharedRandomness, "factorized": Fa
 
 def make_policy(game, policy="entangled", **options):
     """The parameterization named ``policy`` (``entangled``, ``shared``, ``factorized``)."""
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {sorted(POLICIES)}, got {policy!r}")
+    check_choice(policy, "policy", tuple(POLICIES))
     return POLICIES[policy](game, **options)
 
 

@@ -39,9 +39,9 @@ from autograd import make_vjp
 from qpolicy.games import NonlocalGame
 from qpolicy.learn.adam import Adam
 from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint
-from qpolicy.learn.parameterizations import POLICIES, make_policy
-from qpolicy.validation import (check_bool, check_finite_real, check_int, check_positive,
-                                check_seed, check_size)
+from qpolicy.learn.parameterizations import POLICIES, STATES, make_policy
+from qpolicy.validation import (check_bool, check_choice, check_finite_real, check_int,
+                                check_positive, check_seed, check_size)
 
 #: Floor on probabilities inside logarithms (the entropy of a deterministic answer is 0).
 LOG_FLOOR = 1e-300
@@ -73,8 +73,8 @@ class Hyperparameters:
             value = getattr(self, field.name)
             if isinstance(value, np.generic) and not isinstance(value, np.bool_):
                 object.__setattr__(self, field.name, value.item())
-        if self.policy not in POLICIES:
-            raise ValueError(f"policy must be one of {sorted(POLICIES)}, got {self.policy!r}")
+        check_choice(self.policy, "policy", tuple(POLICIES))
+        check_choice(self.state, "state", STATES)
         check_int(self.seeds, "seeds", minimum=1)
         check_int(self.steps, "steps", minimum=1)
         check_int(self.batch, "batch", minimum=1)
