@@ -125,13 +125,19 @@ def test_mappo_config_field_is_accepted_iff_the_contract_allows_it(field, value)
 ENV_CONTRACT = {
     "n_envs": lambda x: is_int(x) and 1 <= x <= 2 ** 23,      # larger: refused with its size
     "arrival_rate": real_in(0, 1.0, lo_open=True, hi_open=True),   # λ < μ = 1
+    "service_rate": real_in(0.8, lo_open=True),                    # μ > λ = 0.8
     "horizon": optional(int_at_least(1)),
     "balanced": boolean,
+    "observe": lambda x: (isinstance(x, (tuple, list)) and 0 < len(x) == len(set(x))
+                          and all(isinstance(f, str) and f in ("job", "dt", "queues") for f in x)),
+    "throughput": lambda x: callable(x) and float(np.asarray(x(np.zeros(1)))[0]) == 0.0,
 }
 
 
-@settings(max_examples=80)
-@given(arg=st.sampled_from(sorted(ENV_CONTRACT)), value=WEIRD)
+@settings(max_examples=100)
+@given(arg=st.sampled_from(sorted(ENV_CONTRACT)), value=st.one_of(
+    WEIRD, st.sampled_from([("job",), ["job", "dt"], ("queues", "job"), ("job", "job"), (),
+                            ("x",), "job", lambda t: t * t, lambda t: t + 1])))
 def test_routing_env_argument_is_accepted_iff_the_contract_allows_it(arg, value):
     ok = ENV_CONTRACT[arg](value)
     if arg == "n_envs" and is_int(value) and value > 2 ** 23:
@@ -189,6 +195,9 @@ def test_set_state_accepts_only_valid_states_and_then_steps(key, value):
 # ------------------------------------------------------------------------ simulate
 
 SIMULATE_CONTRACT = {
+    # 8 copies × ⌈30/8⌉ batches each: at least one step per batch
+    "steps": lambda x: is_int(x) and 8 * -(-MIN_BATCHES // 8) <= x,
+    "arrival_rate": real_in(0, 1, lo_open=True, hi_open=True),
     "confidence": real_in(0, 1, lo_open=True, hi_open=True),
     "seed": lambda x: isinstance(x, np.random.Generator) or (is_int(x) and 0 <= x < 2 ** 64),
     # with 512 steps: at least one step per batch and at least two batches in all
@@ -198,10 +207,10 @@ SIMULATE_CONTRACT = {
 }
 
 
-@settings(max_examples=50)
+@settings(max_examples=60)
 @given(arg=st.sampled_from(sorted(SIMULATE_CONTRACT)), value=WEIRD)
 def test_simulate_argument_is_accepted_iff_the_contract_allows_it(arg, value):
-    if arg in ("n_envs", "warmup", "batches") and is_int(value) and value > 64:
+    if arg in ("n_envs", "warmup", "batches", "steps") and is_int(value) and value > 4096:
         return        # valid but slow: covered by the unit tests
     kwargs = dict(steps=512, n_envs=8, warmup=10, arrival_rate=0.5)
     kwargs[arg] = value
