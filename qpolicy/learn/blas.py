@@ -5,8 +5,9 @@ normal equations of :class:`~qpolicy.learn.critics.LSTDCritic` and
 :func:`~qpolicy.learn.critics.input_baseline`) into per-thread partial sums, so the rounding — and,
 after a few PPO updates, the whole trajectory — depends on ``OPENBLAS_NUM_THREADS``.  With one
 BLAS thread the order of every sum is fixed.  It is also the fast choice here: the matrices are
-small (k ≤ 100 features) and, on a shared machine, BLAS threads oversubscribe the cores (the
-README's MAPPO example took 8.5 min with 2 threads on 2 busy cores, see ``benchmarks/RESULTS.md``).
+small (k ≤ 100 features) and BLAS threads oversubscribe the cores of a busy machine (the README's
+MAPPO example spent 3.7× the CPU time on its first update with 2 OpenBLAS threads on a shared
+2-core VM; ``benchmarks/RESULTS.md``, "Issue 12").
 
 :func:`single_blas_thread` uses threadpoolctl (the standard tool, pure Python; also what
 scikit-learn uses), with one controller built on first use (~7 µs per entry afterwards).
