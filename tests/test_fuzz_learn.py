@@ -9,7 +9,6 @@ import math
 import numbers
 
 import numpy as np
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from qpolicy.learn import reinforce

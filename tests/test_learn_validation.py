@@ -1,7 +1,6 @@
 """Every MAPPO configuration field, RoutingEnv argument and state, simulate argument and routing
 policy argument is validated: a bad value raises ValueError/TypeError naming it; nothing is
 coerced, nothing leaks out of the environment."""
-import dataclasses
 import json
 import re
 

@@ -49,7 +49,14 @@ of shape ``(n_envs, n_agents, obs_dim)``; ``step(actions) → (obs, reward, cost
 truncated, info)`` with auto-reset (``info["final_obs"]`` at a truncation); optional
 ``env.central_state()`` → ``(n_envs, state_dim)``, the critics' input (default: all
 observations; an env that has it must report ``info["final_state"]`` at a truncation);
-``get_state()`` / ``set_state(dict)`` to checkpoint mid-run.
+``get_state()`` / ``set_state(dict)`` to checkpoint mid-run; optional ``parameters()`` → a
+JSON-ready dict of its construction arguments, stored in checkpoints so that a resume with
+another environment is refused.
+
+**Where the parts live:** coordinators q(x|h) in :mod:`qpolicy.learn.coordinators`, actors
+π_i(a_i|x_i, h_i) in :mod:`qpolicy.learn.actors`, critics, GAE and the input-dependent baseline
+in :mod:`qpolicy.learn.critics`; this module has the configuration, the agent that joins them,
+the loss and the training loop.
 
 Example
 -------
