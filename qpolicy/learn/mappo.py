@@ -106,7 +106,7 @@ class MAPPOConfig:
     dim: int = 2                     # local Hilbert-space dimension of the entangled coordinator
     learned_state: bool = False      # learn ρ = BᴴB/tr(BᴴB) instead of the fixed entangled state
     complex_logits: bool = True      # POVM logits Z = X + iY (False: real symmetric Z)
-    hidden: tuple = (32, 32)         # hidden widths of every network
+    hidden: tuple = (32, 32)         # hidden widths of every network (a list is kept as a tuple)
     coordinator_gain: float = 1.0    # output-layer init gain of the POVM networks (0 ⇒ saddle at Z=0)
     critic: str = "network"          # "network" (two MLPs, SGD) | "lstd" (quadratic features,
                                      # solved in closed form on every batch; see LSTDCritic)
