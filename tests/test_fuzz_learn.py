@@ -273,3 +273,32 @@ def test_threshold_rule_contract(value):
                    is_real(value) and not math.isnan(float(value)))
     if rule is not None:
         assert set(np.unique(rule(np.array([0.0, 1.0, 5.0])))) <= {0, 1}
+
+
+# ------------------------------------------------------------------------ mappo.train arguments
+
+TRAIN_CONTRACT = {
+    "seed": lambda x: is_int(x) and 0 <= x < 2 ** 64,
+    "n_actions": lambda x: is_int(x) and x == 2,        # pass-through actors: n_advice = 2
+    "resume": boolean,
+    "log": lambda x: x is None or callable(x),
+}
+
+
+@settings(max_examples=40)
+@given(arg=st.sampled_from(sorted(TRAIN_CONTRACT)), value=st.one_of(WEIRD, st.just(print)))
+def test_mappo_train_argument_is_accepted_iff_the_contract_allows_it(arg, value):
+    from qpolicy.learn.mappo import train
+    config = MAPPOConfig(updates=1, n_steps=2, hidden=(4,), epochs=1, minibatches=1)
+    kwargs = {**dict(seed=0, log=None), arg: value}
+    ok = TRAIN_CONTRACT[arg](value)
+    if arg == "n_actions" and is_int(value) and value >= 2:
+        # n_actions ≠ 2 is a valid number that this configuration refuses, naming n_advice
+        try:
+            train(RoutingEnv(n_envs=4), config, **kwargs)
+        except ValueError as exc:
+            assert value != 2 and "n_advice" in str(exc)
+        return
+    run = outcome(lambda: train(RoutingEnv(n_envs=4), config, **kwargs), arg, ok)
+    if run is not None:
+        assert all(np.all(np.isfinite(v)) for v in run.params.values())
