@@ -129,3 +129,19 @@ def test_unreadable_files_give_one_clear_error_without_numpy_advice(tmp_path, wr
     with pytest.raises(ValueError, match="not a readable checkpoint") as info:
         load_checkpoint(path)
     assert "allow_pickle" not in str(info.value)
+
+
+def test_loading_removes_dead_writers_temporaries_and_stale_ones_of_earlier_versions(tmp_path):
+    path = tmp_path / "run.npz"
+    save_checkpoint(path, x=np.zeros(2))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    (tmp_path / f"run.npz.tmp-{dead}-00ff").write_bytes(b"partial")
+    stale, fresh = tmp_path / "run.npz.ab12cd34.tmp", tmp_path / "run.npz.zz99yy88.tmp"
+    stale.write_bytes(b"partial")
+    fresh.write_bytes(b"partial")               # possibly an old-version writer still running
+    os.utime(stale, (0, 0))
+    other = tmp_path / "other.npz.tmp-1-00ff"   # another checkpoint's temporaries: not ours
+    other.write_bytes(b"x")
+    load_checkpoint(path)
+    assert sorted(os.listdir(tmp_path)) == sorted(["run.npz", fresh.name, other.name])

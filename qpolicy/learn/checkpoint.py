@@ -18,7 +18,9 @@ Example
 (3, array([0., 1.]), 'chsh')
 """
 import os
+import re
 import secrets
+import time
 import zipfile
 
 import numpy as np
@@ -69,18 +71,33 @@ def remove_orphaned_temporaries(path):
     """Delete temporaries of earlier saves to ``path`` whose writing process no longer runs (a
     ``kill -9`` mid-save); returns the removed paths.  Live writers' files are left alone."""
     folder, name = os.path.split(os.path.abspath(os.fspath(path)))
+    legacy = re.compile(re.escape(name) + r"\.[a-z0-9_]{8}\.tmp")
     removed = []
     for entry in os.listdir(folder):
-        if not entry.startswith(name + TEMP_MARKER):
-            continue
-        pid = entry[len(name + TEMP_MARKER):].split("-")[0]
-        if pid.isdigit() and not _running(int(pid)):
+        full = os.path.join(folder, entry)
+        if entry.startswith(name + TEMP_MARKER):
+            pid = entry[len(name + TEMP_MARKER):].split("-")[0]
+            orphaned = pid.isdigit() and not _running(int(pid))
+        else:   # tempfile.mkstemp names of earlier versions: no pid, so only when long stale
+            orphaned = legacy.fullmatch(entry) is not None and _age(full) > LEGACY_STALE_SECONDS
+        if orphaned:
             try:
-                os.remove(os.path.join(folder, entry))
-                removed.append(os.path.join(folder, entry))
+                os.remove(full)
+                removed.append(full)
             except FileNotFoundError:      # another process cleaned it first
                 pass
     return removed
+
+
+#: A temporary of an earlier qpolicy version (no pid in its name) untouched this long is orphaned.
+LEGACY_STALE_SECONDS = 3600.0
+
+
+def _age(path):
+    try:
+        return time.time() - os.stat(path).st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def _running(pid):
@@ -96,10 +113,15 @@ def _running(pid):
 
 
 def load_checkpoint(path):
-    """Read a checkpoint written by :func:`save_checkpoint`; returns the nested dict."""
+    """Read a checkpoint written by :func:`save_checkpoint`; returns the nested dict.  Temporaries
+    of killed writers beside it are removed (as by the next save)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}")
+    try:
+        remove_orphaned_temporaries(path)
+    except OSError:             # a read-only folder: reading still works
+        pass
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
