@@ -69,7 +69,8 @@ def test_state_dict_round_trip_continues_identically():
 
 
 @pytest.mark.parametrize("kwargs, error", [
-    ({"limit": "5"}, TypeError), ({"limit": np.nan}, TypeError), ({"limit": 1, "kp": -1}, ValueError),
+    ({"limit": "5"}, TypeError), ({"limit": np.nan}, ValueError), ({"limit": np.inf}, ValueError),
+    ({"limit": 1, "ki": np.float32(np.nan)}, ValueError), ({"limit": 1, "kp": -1}, ValueError),
     ({"limit": 1, "p_smoothing": 1.0}, ValueError), ({"limit": 1, "d_delay": 0}, ValueError),
     ({"limit": 1, "lambda_init": -0.1}, ValueError),
 ])
@@ -79,5 +80,7 @@ def test_bad_parameters(kwargs, error):
 
 
 def test_bad_cost():
-    with pytest.raises(TypeError, match="cost"):
+    with pytest.raises(ValueError, match="cost"):
         PIDLagrangian(limit=1.0).update(float("nan"))
+    with pytest.raises(TypeError, match="cost"):
+        PIDLagrangian(limit=1.0).update("1.0")

@@ -28,21 +28,14 @@ Example
 Reference: A. Stooke, J. Achiam, P. Abbeel, "Responsive safety in reinforcement learning by PID
 Lagrangian methods", ICML 2020 (arXiv:2007.03964), Alg. 2.
 """
-import numbers
 
 import numpy as np
 
-from qpolicy.validation import check_int
+from qpolicy.validation import check_finite_real, check_int
 
 
 def _check_real(x, name, minimum=None, below=None):
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not np.isfinite(x):
-        raise TypeError(f"{name} must be a finite real number, got {x!r}")
-    if minimum is not None and x < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {x}")
-    if below is not None and x >= below:
-        raise ValueError(f"{name} must be below {below}, got {x}")
-    return float(x)
+    return check_finite_real(x, name, lo=minimum, hi=below, hi_open=True)
 
 
 class PIDLagrangian:

@@ -49,7 +49,14 @@ of shape ``(n_envs, n_agents, obs_dim)``; ``step(actions) → (obs, reward, cost
 truncated, info)`` with auto-reset (``info["final_obs"]`` at a truncation); optional
 ``env.central_state()`` → ``(n_envs, state_dim)``, the critics' input (default: all
 observations; an env that has it must report ``info["final_state"]`` at a truncation);
-``get_state()`` / ``set_state(dict)`` to checkpoint mid-run.
+``get_state()`` / ``set_state(dict)`` to checkpoint mid-run; optional ``parameters()`` → a
+JSON-ready dict of its construction arguments, stored in checkpoints so that a resume with
+another environment is refused.
+
+**Where the parts live:** coordinators q(x|h) in :mod:`qpolicy.learn.coordinators`, actors
+π_i(a_i|x_i, h_i) in :mod:`qpolicy.learn.actors`, critics, GAE and the input-dependent baseline
+in :mod:`qpolicy.learn.critics`; this module has the configuration, the agent that joins them,
+the loss and the training loop.
 
 Example
 -------
@@ -66,6 +73,7 @@ NeurIPS 2022 (MAPPO); J. Schulman et al., "Proximal policy optimization algorith
 A. Stooke, J. Achiam, P. Abbeel, ICML 2020 (PID Lagrangian); Gardiner et al. (2026), §4.2.2.
 """
 import dataclasses
+import hashlib
 import json
 import os
 import string
@@ -76,16 +84,16 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import grad
 
+from qpolicy.learn.actors import ACTORS
 from qpolicy.learn.adam import Adam
+from qpolicy.learn.blas import one_blas_thread
 from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint
+from qpolicy.learn.coordinators import COORDINATORS, EntangledCoordinator  # noqa: F401 (re-export)
+from qpolicy.learn.critics import (CRITICS, discount, gae, input_baseline,  # noqa: F401 (re-export)
+                                   quadratic_features)
 from qpolicy.learn.lagrangian import PIDLagrangian
-from qpolicy.learn.networks import MLP
-from qpolicy.quantum import (conditioning_penalty, default_entangled_state, density_matrix,
-                             quantum_softmax)
-from qpolicy.validation import as_array, as_generator, check_int
-
-#: Floor on probabilities inside logarithms: an advice value with q below it is never sampled.
-PROB_FLOOR = 1e-30
+from qpolicy.validation import (as_array, as_generator, check_bool, check_choice,
+                                check_finite_real, check_int, check_real_scalar)
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ class MAPPOConfig:
     dim: int = 2                     # local Hilbert-space dimension of the entangled coordinator
     learned_state: bool = False      # learn ρ = BᴴB/tr(BᴴB) instead of the fixed entangled state
     complex_logits: bool = True      # POVM logits Z = X + iY (False: real symmetric Z)
-    hidden: tuple = (32, 32)         # hidden widths of every network
+    hidden: tuple = (32, 32)         # hidden widths of every network (a list is kept as a tuple)
     coordinator_gain: float = 1.0    # output-layer init gain of the POVM networks (0 ⇒ saddle at Z=0)
     critic: str = "network"          # "network" (two MLPs, SGD) | "lstd" (quadratic features,
                                      # solved in closed form on every batch; see LSTDCritic)
@@ -119,7 +127,7 @@ class MAPPOConfig:
     entropy_coef: float = 0.01       # bonus on the entropy of q plus the actors' entropies
     value_coef: float = 0.5          # weight of each critic's squared error
     conditioning_coef: float = 1e-3  # App. I penalty ‖S − I‖² on the POVM logits
-    max_grad_norm: float = 0.5       # global gradient-norm clip
+    max_grad_norm: float = 0.5       # global gradient-norm clip (> 0; inf: no clipping)
     # --- PPO-Lagrangian with PID multiplier (Stooke et al. 2020); cost_limit None: no constraint ---
     cost_limit: float = None         # constraint: mean cost per env step ≤ cost_limit
     pid_kp: float = 1.0
@@ -136,423 +144,52 @@ class MAPPOConfig:
     checkpoint_every: int = 10       # iterations between checkpoints (when a path is given)
     log_every: int = 10              # iterations between progress lines
 
+    def __post_init__(self):
+        """Every field validated on construction (a ValueError/TypeError naming the field)."""
+        check_choice(self.coordinator, "config.coordinator", tuple(COORDINATORS))
+        check_choice(self.actor, "config.actor", tuple(ACTORS))
+        check_choice(self.critic, "config.critic", tuple(CRITICS))
+        check_choice(self.objective, "config.objective", ("discounted", "average"))
+        for name in ("learned_state", "complex_logits", "anneal_lr", "input_baseline"):
+            check_bool(getattr(self, name), f"config.{name}")
+        for name in ("n_advice", "dim", "updates", "n_steps", "epochs", "minibatches",
+                     "pid_d_delay", "checkpoint_every", "log_every"):
+            check_int(getattr(self, name), f"config.{name}", minimum=1)
+        check_int(self.warmup_steps, "config.warmup_steps", minimum=0)
+        if isinstance(self.hidden, list):                 # a list of widths is a tuple of them
+            object.__setattr__(self, "hidden", tuple(self.hidden))
+        if not isinstance(self.hidden, tuple):
+            raise TypeError(f"config.hidden must be a tuple of layer widths, "
+                            f"got {type(self.hidden).__name__}")
+        for k, width in enumerate(self.hidden):
+            check_int(width, f"config.hidden[{k}]", minimum=1)
+        real = check_finite_real
+        real(self.coordinator_gain, "config.coordinator_gain", lo=0.0)
+        real(self.lr, "config.lr", lo=0.0, lo_open=True)
+        real(self.gamma, "config.gamma", lo=0.0, hi=1.0, hi_open=True)
+        real(self.gae_lambda, "config.gae_lambda", lo=0.0, hi=1.0)
+        real(self.clip, "config.clip", lo=0.0, lo_open=True)
+        for name in ("entropy_coef", "value_coef", "conditioning_coef", "pid_kp", "pid_ki",
+                     "pid_kd", "lambda_init"):
+            real(getattr(self, name), f"config.{name}", lo=0.0)
+        # +inf turns clipping off explicitly; NaN or ≤ 0 would turn it off or reverse updates
+        check_real_scalar(self.max_grad_norm, "config.max_grad_norm", lo=0.0, lo_open=True)
+        if self.cost_limit is not None:
+            real(self.cost_limit, "config.cost_limit")
+        for name in ("pid_p_smoothing", "pid_d_smoothing", "best_smoothing"):
+            real(getattr(self, name), f"config.{name}", lo=0.0, hi=1.0, hi_open=True)
+
 
 def _check_config(config, n_actions):
+    """The checks that need the environment: pass-through actors emit the advice as actions."""
     if not isinstance(config, MAPPOConfig):
         raise TypeError(f"config must be a MAPPOConfig, got {type(config).__name__}")
-    if config.coordinator not in ("entangled", "shared", "none"):
-        raise ValueError(f"config.coordinator must be 'entangled', 'shared' or 'none', "
-                         f"got {config.coordinator!r}")
-    if config.actor not in ("pass", "network"):
-        raise ValueError(f"config.actor must be 'pass' or 'network', got {config.actor!r}")
-    if config.critic not in CRITICS:
-        raise ValueError(f"config.critic must be one of {sorted(CRITICS)}, got {config.critic!r}")
     if config.actor == "pass" and config.n_advice != n_actions:
         raise ValueError(f"config.n_advice must equal the number of actions ({n_actions}) when "
                          f"actors pass the advice through, got {config.n_advice}")
     if config.actor == "pass" and config.coordinator != "entangled":
         raise ValueError("pass-through actors need the entangled coordinator: with shared or no "
                          "advice every agent would act identically or constantly")
-    for name in ("n_advice", "dim", "updates", "n_steps", "epochs", "minibatches", "pid_d_delay",
-                 "checkpoint_every", "log_every"):
-        check_int(getattr(config, name), f"config.{name}", minimum=1)
-    check_int(config.warmup_steps, "config.warmup_steps", minimum=0)
-    if config.objective not in ("discounted", "average"):
-        raise ValueError(f"config.objective must be 'discounted' or 'average', "
-                         f"got {config.objective!r}")
-    if not 0.0 <= config.gamma < 1.0:
-        raise ValueError(f"config.gamma must be in [0, 1), got {config.gamma}")
-    if not 0.0 <= config.gae_lambda <= 1.0:
-        raise ValueError(f"config.gae_lambda must be in [0, 1], got {config.gae_lambda}")
-
-
-def discount(config):
-    """γ of the returns: ``config.gamma``, or 1 for the average-reward objective (whose rewards
-    are centred by the batch mean, so undiscounted sums of them stay bounded)."""
-    return 1.0 if config.objective == "average" else config.gamma
-
-
-# --------------------------------------------------------------------------------------------
-# Generalized advantage estimation
-# --------------------------------------------------------------------------------------------
-
-def gae(rewards, values, next_values, terminated, truncated, gamma, lam):
-    r"""Generalized advantage estimates and critic targets for a rollout of shape ``(T, N)``.
-
-    ``values[t]`` = V(s_t); ``next_values[t]`` = V of the observation that *followed* step t —
-    for a truncated step the true final observation, not the auto-reset one.  Then
-
-    .. math:: \delta_t = r_t + \gamma (1 - \mathrm{term}_t) V'_t - V_t, \qquad
-              A_t = \delta_t + \gamma\lambda (1 - \mathrm{end}_t) A_{t+1},
-
-    with :math:`\mathrm{end}_t` = terminated or truncated (no credit flows across an episode
-    boundary) and :math:`A_T = 0` after the last step (its δ already bootstraps from V'_{T-1}).
-    Returns ``(advantages, targets)`` with targets = advantages + values.
-
-    >>> import numpy as np
-    >>> A, R = gae(np.array([[1.0], [1.0]]), np.zeros((2, 1)), np.array([[0.0], [2.0]]),
-    ...            np.zeros((2, 1), bool), np.zeros((2, 1), bool), gamma=0.5, lam=1.0)
-    >>> A.ravel().tolist()                 # δ = [1, 2]; A_1 = 2, A_0 = 1 + 0.5·2
-    [2.0, 2.0]
-    """
-    rewards = as_array(rewards, "rewards", ndim=2, complex_ok=False)
-    values = as_array(values, "values", ndim=2, complex_ok=False)
-    next_values = as_array(next_values, "next_values", ndim=2, complex_ok=False)
-    terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
-    for name, arr in (("values", values), ("next_values", next_values),
-                      ("terminated", terminated), ("truncated", truncated)):
-        if arr.shape != rewards.shape:
-            raise ValueError(f"{name} must have the shape of rewards {rewards.shape}, got {arr.shape}")
-    deltas = rewards + gamma * np.where(terminated, 0.0, next_values) - values
-    carry = gamma * lam * ~(terminated | truncated)
-    advantages = np.zeros_like(rewards)
-    running = np.zeros(rewards.shape[1])
-    for t in reversed(range(rewards.shape[0])):
-        running = deltas[t] + carry[t] * running
-        advantages[t] = running
-    return advantages, advantages + values
-
-
-# --------------------------------------------------------------------------------------------
-# Coordinators q(x|h) and actors π_i(a_i|x_i, h_i)
-# --------------------------------------------------------------------------------------------
-
-def _sample_categorical(probs, rng):
-    """One index per row of ``probs`` (B, K) by inverse CDF."""
-    cdf = np.cumsum(probs, axis=1)
-    u = rng.random(len(probs)) * cdf[:, -1]
-    return np.minimum((cdf < u[:, None]).sum(axis=1), probs.shape[1] - 1)
-
-
-def _entropy(p, axis):
-    return -anp.sum(p * anp.log(anp.maximum(p, PROB_FLOOR)), axis=axis)
-
-
-def _one_hot(index, size):
-    return np.eye(size)[index]
-
-
-
-class EntangledCoordinator:
-    """q(x|h) = tr(ρ ⊗_i M_i(x_i|o_i)), M_i = QuantumSoftmax(Z_i(o_i)) (paper eq. 6, §4.2.2)."""
-
-    def __init__(self, n_agents, obs_dim, config):
-        self.n, self.K, self.d = n_agents, config.n_advice, config.dim
-        self.complex = config.complex_logits
-        width = self.K * self.d * self.d * (2 if self.complex else 1)
-        self.nets = [MLP(f"coord{i}", (obs_dim, *config.hidden, width), config.coordinator_gain)
-                     for i in range(n_agents)]
-        self.learned_state = config.learned_state
-        self.rho0 = default_entangled_state(n_agents, self.d) if n_agents == 2 or self.d == 2 else None
-        letters = iter(string.ascii_letters.replace("z", ""))
-        rows, cols, advice = ([next(letters) for _ in range(n_agents)] for _ in range(3))
-        self.spec = ("".join(rows + cols) + "," + ",".join(f"z{advice[k]}{cols[k]}{rows[k]}"
-                                                          for k in range(n_agents))
-                     + "->z" + "".join(advice))
-
-    def init(self, rng):
-        params = {}
-        for net in self.nets:
-            params.update(net.init(rng))
-        if self.learned_state:
-            D = self.d ** self.n
-            rho0 = self.rho0 if self.rho0 is not None else np.eye(D) / D
-            w, V = np.linalg.eigh(rho0)               # start at ρ0: B = diag(√w) Vᴴ, plus noise
-            B = np.sqrt(np.maximum(w, 0))[:, None] * V.conj().T
-            params["state.re"] = B.real + 0.01 * rng.standard_normal((D, D))
-            params["state.im"] = B.imag + 0.01 * rng.standard_normal((D, D))
-        return params
-
-    def state(self, params):
-        if self.learned_state:
-            return density_matrix(params["state.re"] + 1j * params["state.im"])
-        if self.rho0 is None:
-            raise ValueError("no fixed entangled state for this n_agents and dim")
-        return self.rho0
-
-    def logits(self, params, obs):
-        """POVM logits Z_i(o_i), shape (B, n, K, d, d) — each from agent i's own observation."""
-        B = obs.shape[0]
-        shape = (B, self.K, self.d, self.d)
-        Zs = []
-        for i, net in enumerate(self.nets):
-            out = net(params, obs[:, i])
-            if self.complex:
-                half = self.K * self.d * self.d
-                Zs.append(anp.reshape(out[:, :half], shape) + 1j * anp.reshape(out[:, half:], shape))
-            else:
-                Zs.append(anp.reshape(out, shape))
-        return Zs
-
-    def joint(self, params, obs, Zs=None):
-        """Advice distribution q[b, x_1, …, x_n] (Born rule, batched over b)."""
-        Zs = self.logits(params, obs) if Zs is None else Zs
-        rho = anp.reshape(self.state(params), (self.d,) * (2 * self.n))
-        q = anp.real(anp.einsum(self.spec, rho, *[quantum_softmax(Z) for Z in Zs]))
-        return anp.maximum(q, 0.0)     # rounding can leave −1e-17
-
-    def sample(self, params, obs, rng):
-        """(advice (B, n), log q(advice|h) (B,))."""
-        q = self.joint(params, obs).reshape(len(obs), -1)
-        flat = _sample_categorical(q, rng)
-        logq = np.log(np.maximum(q[np.arange(len(obs)), flat], PROB_FLOOR))
-        return np.stack(np.unravel_index(flat, (self.K,) * self.n), axis=1), logq
-
-    def evaluate(self, params, obs, advice):
-        """(log q(x|h) (B,), entropy of q(·|h) (B,), App. I conditioning penalty (scalar))."""
-        Zs = self.logits(params, obs)
-        q = anp.reshape(self.joint(params, obs, Zs), (len(obs), -1))
-        flat = np.ravel_multi_index(tuple(advice.T), (self.K,) * self.n)
-        logq = anp.log(anp.maximum(q[np.arange(len(obs)), flat], PROB_FLOOR))
-        penalty = sum(anp.mean(conditioning_penalty(Z)) for Z in Zs)
-        return logq, _entropy(q, axis=1), penalty
-
-
-class SharedRandomnessCoordinator:
-    """q(x|h) = q(x̃) δ(x_1 = … = x_n = x̃), learned logits independent of h (paper §4.2.2)."""
-
-    def __init__(self, n_agents, obs_dim, config):
-        self.n, self.K = n_agents, config.n_advice
-
-    def init(self, rng):
-        return {"shared.logits": np.zeros(self.K)}
-
-    def _log_q(self, params):
-        z = params["shared.logits"]
-        return z - anp.log(anp.sum(anp.exp(z - anp.max(z)))) - anp.max(z)
-
-    def joint(self, params, obs):
-        q = np.zeros((len(obs),) + (self.K,) * self.n)
-        diagonal = np.exp(self._log_q(params))
-        for k in range(self.K):
-            q[(slice(None),) + (k,) * self.n] = diagonal[k]
-        return q
-
-    def sample(self, params, obs, rng):
-        log_q = self._log_q(params)
-        shared = _sample_categorical(np.broadcast_to(np.exp(log_q), (len(obs), self.K)), rng)
-        return np.repeat(shared[:, None], self.n, axis=1), log_q[shared]
-
-    def evaluate(self, params, obs, advice):
-        log_q = self._log_q(params)
-        entropy = _entropy(anp.exp(log_q), axis=0) * np.ones(len(obs))
-        return log_q[advice[:, 0]], entropy, 0.0
-
-
-class NoCoordinator:
-    """One advice value: the joint policy factorizes (no shared resource)."""
-
-    def __init__(self, n_agents, obs_dim, config):
-        self.n, self.K = n_agents, 1
-
-    def init(self, rng):
-        return {}
-
-    def joint(self, params, obs):
-        return np.ones((len(obs),) + (1,) * self.n)
-
-    def sample(self, params, obs, rng):
-        return np.zeros((len(obs), self.n), dtype=int), np.zeros(len(obs))
-
-    def evaluate(self, params, obs, advice):
-        zeros = np.zeros(len(obs))
-        return zeros, zeros, 0.0
-
-
-COORDINATORS = {"entangled": EntangledCoordinator, "shared": SharedRandomnessCoordinator,
-                "none": NoCoordinator}
-
-
-class PassThroughActor:
-    """π_i(a|x) = δ(a, x): the advice is the action (App. H.2)."""
-
-    def __init__(self, n_agents, obs_dim, n_advice, n_actions, config):
-        self.n, self.K, self.A = n_agents, n_advice, n_actions
-
-    def init(self, rng):
-        return {}
-
-    def probs_all(self, params, obs):
-        return np.broadcast_to(np.eye(self.K), (len(obs), self.n, self.K, self.A))
-
-    def sample(self, params, obs, advice, rng):
-        """(actions (B, n), log π_i(a_i|x_i, o_i) (B, n))."""
-        return advice.copy(), np.zeros(advice.shape)
-
-    def evaluate(self, params, obs, advice, actions):
-        return np.zeros(actions.shape), np.zeros(len(obs))
-
-
-class NetworkActor:
-    """π_i(a_i | x_i, o_i) = softmax(f_i(o_i, onehot(x_i))) — one small network per agent."""
-
-    def __init__(self, n_agents, obs_dim, n_advice, n_actions, config):
-        self.n, self.K, self.A = n_agents, n_advice, n_actions
-        self.nets = [MLP(f"actor{i}", (obs_dim + n_advice, *config.hidden, n_actions), 0.01)
-                     for i in range(n_agents)]
-
-    def init(self, rng):
-        params = {}
-        for net in self.nets:
-            params.update(net.init(rng))
-        return params
-
-    def _log_pi(self, params, obs, advice, i):
-        z = self.nets[i](params, np.concatenate([obs[:, i], _one_hot(advice[:, i], self.K)], axis=1))
-        z = z - anp.max(z, axis=1, keepdims=True)
-        return z - anp.log(anp.sum(anp.exp(z), axis=1, keepdims=True))
-
-    def probs_all(self, params, obs):
-        out = np.empty((len(obs), self.n, self.K, self.A))
-        for x in range(self.K):
-            advice = np.full((len(obs), self.n), x)
-            for i in range(self.n):
-                out[:, i, x] = np.exp(self._log_pi(params, obs, advice, i))
-        return out
-
-    def sample(self, params, obs, advice, rng):
-        log_pis = [self._log_pi(params, obs, advice, i) for i in range(self.n)]
-        actions = np.stack([_sample_categorical(np.exp(lp), rng) for lp in log_pis], axis=1)
-        rows = np.arange(len(obs))
-        return actions, np.stack([lp[rows, actions[:, i]] for i, lp in enumerate(log_pis)], axis=1)
-
-    def evaluate(self, params, obs, advice, actions):
-        log_pis = [self._log_pi(params, obs, advice, i) for i in range(self.n)]
-        rows = np.arange(len(obs))
-        log_prob = anp.stack([lp[rows, actions[:, i]] for i, lp in enumerate(log_pis)], axis=1)
-        entropy = sum(_entropy(anp.exp(lp), axis=1) for lp in log_pis)
-        return log_prob, entropy
-
-
-ACTORS = {"pass": PassThroughActor, "network": NetworkActor}
-
-
-def _symlog(x):
-    return np.sign(x) * np.log1p(np.abs(x))
-
-
-class NetworkCritic:
-    """Centralized value and cost critics V(s), C(s): two tanh networks of the symlog central
-    state (queue states range over tens of units), trained by SGD on the squared error to the GAE
-    targets.  They predict (1 − γ)·V, i.e. values in units of per-step reward and cost, so their
-    targets are O(1) for every γ (for the average-reward objective, γ = 1, they predict V)."""
-
-    def __init__(self, state_dim, config):
-        gamma = discount(config)
-        self.unit = 1.0 - gamma if gamma < 1 else 1.0      # network output = unit · V
-        self.value_net = MLP("value", (state_dim, *config.hidden, 1))
-        self.cost_net = MLP("cost", (state_dim, *config.hidden, 1))
-
-    def init(self, rng):
-        return {**self.value_net.init(rng), **self.cost_net.init(rng)}
-
-    def predict(self, params, states):
-        """(V(s), C(s)) for states ``(B, state_dim)``."""
-        x = _symlog(states)
-        return self.value_net(params, x)[:, 0] / self.unit, self.cost_net(params, x)[:, 0] / self.unit
-
-    def values(self, params, roll):
-        """(V, V', C, C') on a rollout: the critics at each step's state and bootstrap state."""
-        T, N = roll["reward"].shape
-        v, c = self.predict(params, roll["state"].reshape(T * N, -1))
-        v_next, c_next = self.predict(params, roll["next_state"].reshape(T * N, -1))
-        return tuple(a.reshape(T, N) for a in (v, v_next, c, c_next))
-
-    def loss(self, params, batch):
-        value, cost_value = self.predict(params, batch["state"])
-        return (anp.mean((self.unit * (value - batch["target"])) ** 2)
-                + anp.mean((self.unit * (cost_value - batch["cost_target"])) ** 2))
-
-
-def quadratic_features(x):
-    """1, the positive and negative parts z = (x⁺, x⁻) of the columns of ``x`` (B, k) — leaving
-    out the parts that are zero on the whole batch (x⁻ of a nonnegative input) — and all products
-    z_i z_j (i ≤ j): a basis of functions piecewise quadratic in x."""
-    z = np.concatenate([np.maximum(x, 0.0), np.maximum(-x, 0.0)], axis=1)
-    z = z[:, np.any(z != 0.0, axis=0)]
-    i, j = np.triu_indices(z.shape[1])
-    return np.concatenate([np.ones((len(z), 1)), z, z[:, i] * z[:, j]], axis=1)
-
-
-def _unit_rms(*features):
-    """The feature matrices with the columns of the first scaled to unit RMS: least-squares
-    solutions are scale-free, but the rank cutoff of ``lstsq`` is not."""
-    scale = np.sqrt(np.mean(features[0] ** 2, axis=0)) + 1e-300
-    return [f / scale for f in features]
-
-
-class LSTDCritic:
-    r"""Centralized critics linear in :func:`quadratic_features` of the central state, solved in
-    closed form on each batch.
-
-    The weights solve the LSTD(0) fixed point on the batch (Bradtke & Barto 1996),
-
-    .. math:: \sum_t \phi_t\,(\phi_t - \gamma (1 - \mathrm{term}_t)\,\phi'_t)^\top w
-              = \sum_t \phi_t\, r_t,
-
-    one solve for rewards and one for costs, with φ' the bootstrap state (the true final state at
-    a truncation); γ = 1 with centred rewards for the average-reward objective.  Why this critic
-    exists: in a queue the (differential) value of the workload is quadratic
-    (Pollaczek–Khinchine, Takács).  On the routing problem, at 131 072 steps, the network critics'
-    estimate of the Lagrangian gradient had cosine −0.48…−0.35 with the exact one, this critic's
-    0.09–0.44 (discounted) and 0.62–0.93 (average reward, TD(0)), 0.95–0.97 with
-    :func:`input_baseline` (``analysis/mappo_gradient_check.py``, ``benchmarks/RESULTS.md``).
-    No learned parameters: nothing to checkpoint.
-    """
-
-    def __init__(self, state_dim, config):
-        self.gamma = discount(config)
-
-    def init(self, rng):
-        return {}
-
-    def values(self, params, roll):
-        T, N = roll["reward"].shape
-        both = quadratic_features(np.concatenate([roll["state"].reshape(T * N, -1),
-                                                  roll["next_state"].reshape(T * N, -1)]))
-        phi, phi_next = _unit_rms(both[:T * N], both[T * N:])
-        keep = (1.0 - roll["terminated"].ravel())[:, None]
-        A = phi.T @ (phi - self.gamma * keep * phi_next) / len(phi)
-        out = []
-        for signal in (roll["reward"], roll["cost"]):
-            w = np.linalg.lstsq(A, phi.T @ signal.ravel() / len(phi), rcond=None)[0]
-            out += [(phi @ w).reshape(T, N), (phi_next @ w).reshape(T, N)]
-        return tuple(out)
-
-    def loss(self, params, batch):
-        return 0.0
-
-
-def input_baseline(advantage, state, exogenous):
-    r"""Advantages minus an input-dependent baseline (Mao et al., ICLR 2019).
-
-    In an input-driven environment part of each transition is an exogenous input ξ_t (here: the
-    next inter-arrival time and job sizes) drawn independently of the action given the state.
-    Any b(s_t, ξ_t) then satisfies :math:`E[\nabla\log\pi(a_t|\cdot)\, b(s_t, \xi_t)] = 0`, so
-    subtracting it keeps the policy gradient unbiased while removing the advantage noise that the
-    input explains.  b is the least-squares fit of the advantage on
-    :func:`quadratic_features` of (s_t, ξ_t), **cross-fitted**: copies are split in two halves by
-    index and each half's baseline is fitted on the other half, so no sample's own action noise
-    enters its baseline.  Shapes: ``advantage`` (T, N), ``state`` (T, N, k), ``exogenous``
-    (T, N, m); needs N ≥ 2.
-    """
-    T, N = advantage.shape
-    if N < 2:
-        raise ValueError("input_baseline needs at least 2 environment copies (cross-fitting)")
-    features = quadratic_features(np.concatenate([state, exogenous], axis=2).reshape(T * N, -1))
-    target = advantage.ravel()
-    first = np.tile(np.arange(N) < N // 2, T)
-    baseline = np.empty_like(target)
-    for fit, apply in ((first, ~first), (~first, first)):
-        phi_fit, phi_apply = _unit_rms(features[fit], features[apply])
-        # normal equations: (k × k) instead of an SVD of the (B × k) matrix
-        w = np.linalg.lstsq(phi_fit.T @ phi_fit, phi_fit.T @ target[fit], rcond=None)[0]
-        baseline[apply] = phi_apply @ w
-    return advantage - baseline.reshape(T, N)
-
-
-
-CRITICS = {"network": NetworkCritic, "lstd": LSTDCritic}
 
 
 class Agent:
@@ -596,7 +233,6 @@ def central_state(env, obs):
     if callable(getattr(env, "central_state", None)):
         return np.asarray(env.central_state(), dtype=float).reshape(len(obs), -1)
     return np.reshape(obs, (len(obs), -1))
-
 
 # --------------------------------------------------------------------------------------------
 # Training
@@ -744,6 +380,7 @@ def _set_rng_state(rng, text):
     rng.bit_generator.state = json.loads(text)
 
 
+@one_blas_thread
 def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, checkpoint=None,
           resume=False, log=print):
     """Train the coordinator–advice joint policy on ``env`` with MAPPO (+ PID Lagrangian).
@@ -754,8 +391,21 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
     and at the end (the env must provide ``get_state``/``set_state``); ``resume=True`` continues
     from that file bit for bit if it exists (same env construction and seed), else starts fresh;
     ``log``: progress-line sink or None.
+
+    A resumed run must be the same run: a checkpoint written with another configuration (other
+    than :data:`RESUMABLE_FIELDS`), environment parameters, seed, ``n_actions`` or warm start is
+    refused with the differing fields.  BLAS runs single-threaded inside
+    (:mod:`~qpolicy.learn.blas`), so the results do not depend on the BLAS thread count.
     """
     rng = as_generator(seed, "seed")
+    seed_key = _seed_key(seed)
+    n_actions = check_int(n_actions, "n_actions", minimum=2)
+    _check_config(config, n_actions)
+    check_bool(resume, "resume")
+    if log is not None and not callable(log):
+        raise TypeError(f"log must be a callable taking a line, or None; got {type(log).__name__}")
+    if checkpoint is not None and not os.fspath(checkpoint).endswith(".npz"):
+        raise ValueError(f"checkpoint must be a path ending with .npz, got {checkpoint!r}")
     if checkpoint is not None and not (callable(getattr(env, "get_state", None))
                                        and callable(getattr(env, "set_state", None))):
         raise TypeError(f"checkpointing needs env.get_state() and env.set_state(); "
@@ -768,57 +418,37 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
         raise ValueError(f"config.input_baseline cross-fits over environment copies: the env "
                          f"needs n_envs ≥ 2, got {len(obs)}")
     state = central_state(env, obs)
-    agent = Agent(config, obs.shape[1], obs.shape[2], state.shape[1], check_int(n_actions, "n_actions", 2))
-    params = agent.init(rng) if init_params is None else {k: np.array(v) for k, v in init_params.items()}
+    agent = Agent(config, obs.shape[1], obs.shape[2], state.shape[1], n_actions)
+    params = agent.init(rng) if init_params is None else _check_init_params(init_params, agent)
     optimizer = Adam(lr=config.lr)
-    opt_state = optimizer.init(params)
-    limit = config.cost_limit
-    pid = PIDLagrangian(limit if limit is not None else 0.0, config.pid_kp, config.pid_ki,
-                        config.pid_kd, config.pid_p_smoothing, config.pid_d_smoothing,
-                        config.pid_d_delay, config.lambda_init)
-    history = {k: [] for k in LOG_KEYS}
-    best = {"score": -np.inf, "update": -1, "params": params, "ema_reward": 0.0, "ema_cost": 0.0}
-    start = 0
+    run = dict(params=params, opt_state=optimizer.init(params), pid=_pid(config), obs=obs,
+               state=state, history={k: [] for k in LOG_KEYS}, next_update=0,
+               best={"score": -np.inf, "update": -1, "params": params, "ema_reward": 0.0,
+                     "ema_cost": 0.0},
+               identity=_identity(config, env, obs, seed_key, n_actions, init_params))
     if resume and checkpoint is not None and os.path.exists(checkpoint):
-        ck = load_checkpoint(checkpoint)
-        params, opt_state = ck["params"], ck["adam"]
-        opt_state["t"] = np.array(opt_state["t"], dtype=np.int64)
-        pid.load_state_dict(ck["pid"])
-        _set_rng_state(rng, ck["rng"])
-        env.set_state(ck["env"])
-        obs, state = ck["obs"], ck["central_state"]
-        history = {k: list(np.atleast_1d(v)) for k, v in ck["history"].items()}
-        best = dict(ck["best"], params=ck["best_params"])
-        start = int(ck["next_update"])
-
-    if start == 0 and config.warmup_steps > 0:
-        _, obs, state = _collect(env, agent, params, obs, state, rng, config.warmup_steps)
-    N, T = len(obs), config.n_steps
-    batch_size = N * T
-    mb_size = max(1, batch_size // config.minibatches)
-    grad_loss = grad(_loss)
-    for update in range(start, config.updates):
+        _restore(run, checkpoint, env, rng, config)
+    if run["next_update"] == 0 and config.warmup_steps > 0:
+        _, run["obs"], run["state"] = _collect(env, agent, run["params"], run["obs"], run["state"],
+                                               rng, config.warmup_steps)
+    batch_size = len(run["obs"]) * config.n_steps
+    for update in range(run["next_update"], config.updates):
         tic = time.perf_counter()
-        roll, obs, state = _collect(env, agent, params, obs, state, rng, T)
+        params, pid = run["params"], run["pid"]
+        # x ~ q(·|h), a_i ~ π_i(·|x_i, h_i)                                               (eq. 7)
+        roll, run["obs"], run["state"] = _collect(env, agent, params, run["obs"], run["state"],
+                                                  rng, config.n_steps)
         reward, mean_cost = float(np.mean(roll["reward"])), float(np.mean(roll["cost"]))
-        parts = advantage_parts(agent, params, roll)
-        # J_c that drives the multiplier: this batch's mean cost per step
-        lam = pid.update(mean_cost) if limit is not None else 0.0
-        advantage = combined_advantage(parts, lam, roll, config)
+        parts = advantage_parts(agent, params, roll)                            # GAE, both signals
+        lam = pid.update(mean_cost) if config.cost_limit is not None else 0.0   # PID Lagrangian
+        advantage = combined_advantage(parts, lam, roll, config)       # (A_r − λA_c)/(1 + λ) − b
         flat = {k: v.reshape(batch_size, *v.shape[2:]) for k, v in roll.items()}
         flat.update(advantage=advantage.ravel(),
                     **{k: parts[k].ravel() for k in ("target", "cost_target", "value", "cost_value")})
-        old_params = params
         lr = config.lr * (1.0 - update / config.updates) if config.anneal_lr else config.lr
-        for _ in range(config.epochs):
-            order = rng.permutation(batch_size)
-            for lo in range(0, batch_size, mb_size):
-                idx = order[lo:lo + mb_size]
-                mb = {k: v[idx] for k, v in flat.items()}
-                mb["advantage"] = _normalize(mb["advantage"])
-                grads = _clip_norm(grad_loss(params, agent, mb, config), config.max_grad_norm)
-                params, opt_state = optimizer.step(params, grads, opt_state, lr=lr)
-        approx_kl, clip_frac, entropy = _policy_stats(agent, params, flat, config.clip)
+        run["params"], run["opt_state"] = _optimize(agent, optimizer, params, run["opt_state"],
+                                                    flat, lr, rng)             # eq. 8 and 9
+        approx_kl, clip_frac, entropy = _policy_stats(agent, run["params"], flat, config.clip)
         seconds = time.perf_counter() - tic
         record = dict(update=update, env_steps=(update + 1) * batch_size, reward=reward,
                       cost=mean_cost, multiplier=lam, pid_p=pid.terms["p"], pid_i=pid.terms["i"],
@@ -827,24 +457,160 @@ def train(env, config=MAPPOConfig(), seed=0, *, n_actions=2, init_params=None, c
                       explained_var_cost=_explained_variance(flat["cost_value"], flat["cost_target"]),
                       entropy=entropy, steps_per_second=batch_size / seconds)
         for k in LOG_KEYS:
-            history[k].append(record[k])
-        _track_best(best, old_params, reward, mean_cost, update, config)
-        if log is not None and (update % config.log_every == 0 or update == config.updates - 1):
+            run["history"][k].append(record[k])
+        _track_best(run["best"], params, reward, mean_cost, update, config)
+        run["next_update"] = update + 1
+        last = update == config.updates - 1
+        if log is not None and (update % config.log_every == 0 or last):
             log(f"update {update + 1}/{config.updates}  reward {reward:.4f}  cost {mean_cost:.4f}  "
                 f"λ {lam:.3f}  kl {approx_kl:.4f}  clip {clip_frac:.3f}  ent {entropy:.3f}  "
                 f"ev {record['explained_var']:.2f}  {record['steps_per_second']:.0f} steps/s")
-        last = update == config.updates - 1
         if checkpoint is not None and ((update + 1) % config.checkpoint_every == 0 or last):
-            save_checkpoint(checkpoint, params=params, adam=opt_state, pid=pid.state_dict(),
-                            rng=_rng_state(rng), env=env.get_state(), obs=obs, central_state=state,
-                            history={k: np.asarray(v) for k, v in history.items()},
-                            best={k: v for k, v in best.items() if k != "params"},
-                            best_params=best["params"], next_update=update + 1,
-                            config=json.dumps(dataclasses.asdict(config)))
-    return TrainResult(agent=agent, params=params, best_params=best["params"],
-                       best_update=int(best["update"]),
-                       history={k: np.asarray(v) for k, v in history.items()},
-                       multiplier=float(pid.multiplier))
+            _save(run, checkpoint, env, rng, config)
+    return TrainResult(agent=agent, params=run["params"], best_params=run["best"]["params"],
+                       best_update=int(run["best"]["update"]),
+                       history={k: np.asarray(v) for k, v in run["history"].items()},
+                       multiplier=float(run["pid"].multiplier))
+
+
+def _check_init_params(init_params, agent):
+    """A copy of a warm start, which must have exactly the agent's parameter names and shapes."""
+    if not isinstance(init_params, dict):
+        raise TypeError(f"init_params must be a dict name -> array (e.g. a previous run's "
+                        f"params), got {type(init_params).__name__}")
+    fresh = agent.init(np.random.default_rng(0))        # names and shapes only
+    if set(init_params) != set(fresh):
+        raise ValueError(f"init_params must have the parameters of this configuration: missing "
+                         f"{sorted(set(fresh) - set(init_params))}, unexpected "
+                         f"{sorted(set(init_params) - set(fresh))}")
+    params = {}
+    for k, v in fresh.items():
+        params[k] = as_array(init_params[k], f"init_params[{k!r}]", complex_ok=False).copy()
+        if params[k].shape != v.shape:
+            raise ValueError(f"init_params[{k!r}] must have shape {v.shape}, got {params[k].shape}")
+    return params
+
+
+def _pid(config):
+    limit = config.cost_limit
+    return PIDLagrangian(limit if limit is not None else 0.0, config.pid_kp, config.pid_ki,
+                         config.pid_kd, config.pid_p_smoothing, config.pid_d_smoothing,
+                         config.pid_d_delay, config.lambda_init)
+
+
+def _optimize(agent, optimizer, params, opt_state, flat, lr, rng):
+    """``config.epochs`` passes of minibatch Adam steps on the clipped-norm gradient of the loss
+    (eq. 8 + eq. 9 surrogates, entropy bonus, critic losses, App. I penalty)."""
+    config = agent.config
+    batch_size = len(flat["advantage"])
+    mb_size = max(1, batch_size // config.minibatches)
+    for _ in range(config.epochs):
+        order = rng.permutation(batch_size)
+        for lo in range(0, batch_size, mb_size):
+            idx = order[lo:lo + mb_size]
+            mb = {k: v[idx] for k, v in flat.items()}
+            mb["advantage"] = _normalize(mb["advantage"])
+            grads = _clip_norm(_grad_loss(params, agent, mb, config), config.max_grad_norm)
+            params, opt_state = optimizer.step(params, grads, opt_state, lr=lr)
+    return params, opt_state
+
+
+_grad_loss = grad(_loss)
+
+
+def _save(run, checkpoint, env, rng, config):
+    best = run["best"]
+    save_checkpoint(checkpoint, params=run["params"], adam=run["opt_state"],
+                    pid=run["pid"].state_dict(), rng=_rng_state(rng), env=env.get_state(),
+                    obs=run["obs"], central_state=run["state"],
+                    history={k: np.asarray(v) for k, v in run["history"].items()},
+                    best={k: v for k, v in best.items() if k != "params"},
+                    best_params=best["params"], next_update=run["next_update"],
+                    config=json.dumps(dataclasses.asdict(config), default=_plain),
+                    identity=json.dumps(run["identity"]))
+
+
+#: Configuration fields a resumed run may change: how long it runs and how often it reports.
+RESUMABLE_FIELDS = ("updates", "checkpoint_every", "log_every")
+
+
+def _identity(config, env, obs, seed, n_actions, init_params):
+    """What defines a run besides its length: the configuration, the environment's parameters,
+    the seed, n_actions and the warm start — JSON-normalized, compared on resume."""
+    config = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESUMABLE_FIELDS}
+    if callable(getattr(env, "parameters", None)):
+        env_parameters = dict(env.parameters())
+    else:
+        env_parameters = {"type": type(env).__qualname__, "obs_shape": list(obs.shape)}
+    if init_params is not None:
+        init_params = _digest(*(f"{k}{np.asarray(v).dtype}{np.shape(v)}".encode()
+                                + np.ascontiguousarray(v).tobytes()
+                                for k, v in sorted(init_params.items())))
+    identity = {**{f"config.{k}": v for k, v in config.items()},
+                **{f"env.{k}": v for k, v in env_parameters.items()},
+                "seed": seed,
+                "n_actions": int(n_actions), "init_params": init_params}
+    return json.loads(json.dumps(identity, default=_plain))   # tuples -> lists, as stored
+
+
+def _plain(value):
+    """JSON for NumPy scalars in a configuration (np.int64(2) -> 2)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} {value!r} in a checkpoint")
+
+
+def _seed_key(seed):
+    """The seed as stored: the integer, or a digest of a Generator's state on entry."""
+    if isinstance(seed, np.random.Generator):
+        return "Generator " + _digest(json.dumps(seed.bit_generator.state, sort_keys=True))
+    return int(seed)
+
+
+def _digest(*parts):
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+    return h.hexdigest()[:16]
+
+
+def _check_resumable(ck, path, identity, config):
+    """Refuse a checkpoint of another run: naming every differing field (saved, requested)."""
+    if "next_update" not in ck or "config" not in ck or "params" not in ck:
+        raise ValueError(f"cannot resume {os.fspath(path)!r}: it is not a MAPPO checkpoint "
+                         f"(written by qpolicy.learn.mappo.train)")
+    # configuration fields added after a checkpoint was written take their defaults
+    defaults = json.loads(json.dumps(dataclasses.asdict(MAPPOConfig())))
+    saved = {f"config.{k}": v for k, v in {**defaults, **json.loads(ck["config"])}.items()
+             if k not in RESUMABLE_FIELDS}
+    if "identity" in ck:
+        saved.update(json.loads(ck["identity"]))
+    else:       # written before run identities were stored: the configuration only
+        identity = {k: v for k, v in identity.items() if k.startswith("config.")}
+    differ = {k.removeprefix("config."): (saved.get(k, "<absent>"), v)
+              for k, v in identity.items() if saved.get(k, "<absent>") != v}
+    differ.update({k: (v, "<absent>") for k, v in saved.items() if k not in identity})
+    if differ:
+        listed = ", ".join(f"{k} (saved {a!r}, requested {b!r})" for k, (a, b) in differ.items())
+        raise ValueError(f"cannot resume {os.fspath(path)!r}: it was written by another run; "
+                         f"differing settings: {listed}")
+    if int(ck["next_update"]) > config.updates:
+        raise ValueError(f"cannot resume {os.fspath(path)!r} to config.updates={config.updates}: "
+                         f"it has already run {int(ck['next_update'])} updates")
+
+
+def _restore(run, checkpoint, env, rng, config):
+    ck = load_checkpoint(checkpoint)
+    _check_resumable(ck, checkpoint, run["identity"], config)
+    run["params"], run["opt_state"] = ck["params"], ck["adam"]
+    run["opt_state"]["t"] = np.array(run["opt_state"]["t"], dtype=np.int64)
+    run["pid"].load_state_dict(ck["pid"])
+    _set_rng_state(rng, ck["rng"])
+    env.set_state(ck["env"])
+    run["obs"], run["state"] = ck["obs"], ck["central_state"]
+    run["history"] = {k: list(np.atleast_1d(v)) for k, v in ck["history"].items()}
+    run["best"] = dict(ck["best"], params=ck["best_params"])
+    run["next_update"] = int(ck["next_update"])
 
 
 def _track_best(best, params, reward, cost, update, config):

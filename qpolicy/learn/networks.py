@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import autograd.numpy as anp
 import numpy as np
 
-from qpolicy.validation import as_generator, check_int, check_positive
+from qpolicy.validation import as_generator, check_finite_real, check_int
 
 #: Hidden-layer gain for tanh networks (CleanRL's ``layer_init`` default).
 HIDDEN_GAIN = np.sqrt(2.0)
@@ -62,7 +62,7 @@ class MLP:
             raise ValueError(f"sizes must be a tuple of at least two layer widths, got {self.sizes!r}")
         for k, width in enumerate(self.sizes):
             check_int(width, f"sizes[{k}]", minimum=1)
-        check_positive(self.out_gain, "out_gain")
+        check_finite_real(self.out_gain, "out_gain", lo=0.0)     # 0: zero initial output
 
     @property
     def n_layers(self):

@@ -29,7 +29,7 @@ from autograd.scipy.special import logsumexp
 
 from qpolicy.games import NonlocalGame
 from qpolicy.quantum import default_entangled_state, density_matrix, quantum_softmax
-from qpolicy.validation import as_generator, check_int, check_positive
+from qpolicy.validation import as_generator, check_choice, check_int, check_positive, check_size
 
 STATES = ("learned", "fixed")
 
@@ -68,11 +68,14 @@ class Entangled(_Policy):
     def __init__(self, game, dim=None, state="learned", init_scale=1.0):
         super().__init__(game)
         self.dim = max(self.n_answers) if dim is None else check_int(dim, "dim", minimum=1)
-        if state not in STATES:
-            raise ValueError(f"state must be one of {STATES}, got {state!r}")
+        check_choice(state, "state", STATES)
         self.state = state
         self.init_scale = check_positive(init_scale, "init_scale")
         self.total_dim = self.dim ** self.n_players
+        # parameters of one strategy (Python ints: nothing wraps), refused before any allocation
+        self.size = 2 * (sum(q * a for q, a in zip(self.n_questions, self.n_answers))
+                         * self.dim ** 2 + self.total_dim ** 2)
+        check_size(self.size, "dim", f"entangled strategy (local dimension {self.dim})")
         self.fixed_rho = None
         if state == "fixed":
             try:
@@ -85,6 +88,7 @@ class Entangled(_Policy):
 
     def init(self, rng, seeds):
         seeds = check_int(seeds, "seeds", minimum=1)
+        check_size(seeds * self.size, "seeds", f"{seeds} entangled strategies")
         rng = as_generator(rng)
         d, params = self.dim, {}
         for k, (q, a) in enumerate(zip(self.n_questions, self.n_answers)):
@@ -140,6 +144,9 @@ class SharedRandomness(_Policy):
         super().__init__(game)
         self.shared_values = check_int(shared_values, "shared_values", minimum=1)
         self.init_scale = check_positive(init_scale, "init_scale")
+        self.size = self.shared_values * (1 + sum(q * a for q, a in zip(self.n_questions,
+                                                                          self.n_answers)))
+        check_size(self.size, "shared_values", "shared-randomness strategy")
         self._mix_spec = _mixture_spec(self.n_players)
 
     def __repr__(self):
@@ -147,6 +154,7 @@ class SharedRandomness(_Policy):
 
     def init(self, rng, seeds):
         seeds = check_int(seeds, "seeds", minimum=1)
+        check_size(seeds * self.size, "seeds", f"{seeds} shared-randomness strategies")
         rng = as_generator(rng)
         lam = self.shared_values
         params = {f"local{k}": self._normal(rng, (seeds, lam, q, a), self.init_scale)
@@ -175,8 +183,7 @@ POLICIES = {"entangled": Entangled, "shared": SharedRandomness, "factorized": Fa
 
 def make_policy(game, policy="entangled", **options):
     """The parameterization named ``policy`` (``entangled``, ``shared``, ``factorized``)."""
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {sorted(POLICIES)}, got {policy!r}")
+    check_choice(policy, "policy", tuple(POLICIES))
     return POLICIES[policy](game, **options)
 
 

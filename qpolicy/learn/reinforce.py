@@ -39,8 +39,9 @@ from autograd import make_vjp
 from qpolicy.games import NonlocalGame
 from qpolicy.learn.adam import Adam
 from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint
-from qpolicy.learn.parameterizations import POLICIES, make_policy
-from qpolicy.validation import check_int, check_positive
+from qpolicy.learn.parameterizations import POLICIES, STATES, make_policy
+from qpolicy.validation import (check_bool, check_choice, check_finite_real, check_int,
+                                check_positive, check_seed, check_size)
 
 #: Floor on probabilities inside logarithms (the entropy of a deterministic answer is 0).
 LOG_FLOOR = 1e-300
@@ -65,22 +66,24 @@ class Hyperparameters:
     baseline: bool = False         # subtract the leave-one-out batch mean of sg(V − αW) (not in
     #                                the paper; unbiased, lowers the estimator's variance)
     seed: int = 0                  # master seed: initialization, referee and answer sampling
+    #                                (train also takes a Generator: it draws this integer from it)
 
     def __post_init__(self):
-        if self.policy not in POLICIES:
-            raise ValueError(f"policy must be one of {sorted(POLICIES)}, got {self.policy!r}")
+        for field in dataclasses.fields(self):       # NumPy scalars are stored as Python numbers
+            value = getattr(self, field.name)
+            if isinstance(value, np.generic) and not isinstance(value, np.bool_):
+                object.__setattr__(self, field.name, value.item())
+        check_choice(self.policy, "policy", tuple(POLICIES))
+        check_choice(self.state, "state", STATES)
         check_int(self.seeds, "seeds", minimum=1)
         check_int(self.steps, "steps", minimum=1)
         check_int(self.batch, "batch", minimum=1)
         check_positive(self.lr, "lr")
-        if isinstance(self.entropy, bool) or not isinstance(self.entropy, (int, float)) \
-                or not np.isfinite(self.entropy) or self.entropy < 0:
-            raise ValueError(f"entropy must be a finite number >= 0, got {self.entropy!r}")
+        check_finite_real(self.entropy, "entropy", lo=0.0)
         if self.dim is not None:
             check_int(self.dim, "dim", minimum=1)
         check_int(self.shared_values, "shared_values", minimum=1)
-        if not isinstance(self.baseline, bool):
-            raise TypeError(f"baseline must be True or False, got {type(self.baseline).__name__}")
+        check_bool(self.baseline, "baseline")
         if self.baseline and self.batch < 2:
             raise ValueError("baseline=True needs batch >= 2 (a leave-one-out mean)")
         check_positive(self.init_scale, "init_scale")
@@ -88,7 +91,9 @@ class Hyperparameters:
             check_int(self.anneal_steps, "anneal_steps", minimum=1)
         if not 0 < check_positive(self.final_lr_fraction, "final_lr_fraction") <= 1:
             raise ValueError(f"final_lr_fraction must be in (0, 1], got {self.final_lr_fraction}")
-        check_int(self.seed, "seed", minimum=0)
+        check_seed(self.seed, "seed")
+        # the history (steps × seeds values) is allocated up front: refuse what cannot fit
+        check_size(self.steps * self.seeds, "steps", "history (steps × seeds)", itemsize=8)
 
     def schedule(self, step):
         """``(α, lr)`` at ``step``: constant, or cosine-annealed over ``anneal_steps``."""
@@ -222,11 +227,21 @@ def train(game, *, checkpoint=None, checkpoint_every=500, resume=False, progress
     """
     if not isinstance(game, NonlocalGame):
         raise TypeError(f"game must be a NonlocalGame, got {type(game).__name__}")
+    if isinstance(hyperparameters.get("seed"), np.random.Generator):
+        # a Generator seeds the run through one integer drawn from it, stored with the run
+        hyperparameters["seed"] = int(hyperparameters["seed"].integers(2 ** 63))
     hp = Hyperparameters(**hyperparameters)
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
+    check_bool(resume, "resume")
+    check_bool(progress, "progress")
+    if checkpoint is not None and not os.fspath(checkpoint).endswith(".npz"):
+        raise ValueError(f"checkpoint must be a path ending with .npz, got {checkpoint!r}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path")
     policy = hp.make_policy(game)
+    check_size(hp.seeds * (hp.batch * (2 * game.n_players + 2) + 3 * game.predicate.size),
+               "seeds × batch",
+               "per-step samples and policy tables (seeds × …)", itemsize=8)
     optimizer = Adam(lr=hp.lr)
     if resume:
         state = _load_state(checkpoint, game, hp)
@@ -339,27 +354,41 @@ def _generator(state_json):
 
 
 class _Progress:
-    """A one-line progress report on stderr, refreshed about twice a second."""
+    """Progress on stderr: one line refreshed in place (``\\r``) about twice a second on a terminal;
+    elsewhere (a log file, a pipe) a plain line every :data:`LOG_INTERVAL` seconds and at the end."""
 
-    def __init__(self, name, hp, enabled):
+    def __init__(self, name, hp, enabled, stream=None):
         self.label = f"{name} {hp.policy} α={hp.entropy:g}"
         self.steps, self.enabled = hp.steps, enabled
+        self.stream = sys.stderr if stream is None else stream
+        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval = 0.5 if self.interactive else LOG_INTERVAL
         self.start = self.last = time.perf_counter()
         self.first_step = None
+        self.printed = False
 
     def update(self, step, state):
         now = time.perf_counter()
         if self.first_step is None:
             self.first_step = step - 1
-        if not self.enabled or (now - self.last < 0.5 and step < self.steps):
+        if not self.enabled or (now - self.last < self.interval and step < self.steps):
             return
         self.last = now
         rate = (step - self.first_step) / max(now - self.start, 1e-9)
         current = state["history"][step - 1]
-        print(f"\r{self.label}: step {step}/{self.steps}  value mean {np.mean(current):.4f} "
-              f"min {np.min(current):.4f}  best-iterate min {np.min(state['best_values']):.4f}  "
-              f"{rate:.0f} steps/s ", end="", file=sys.stderr, flush=True)
+        line = (f"{self.label}: step {step}/{self.steps}  value mean {np.mean(current):.4f} "
+                f"min {np.min(current):.4f}  best-iterate min {np.min(state['best_values']):.4f}  "
+                f"{rate:.0f} steps/s")
+        if self.interactive:
+            print("\r" + line + " ", end="", file=self.stream, flush=True)
+            self.printed = True
+        else:
+            print(line, file=self.stream, flush=True)
 
     def finish(self, state):
-        if self.enabled:
-            print(file=sys.stderr, flush=True)
+        if self.enabled and self.interactive and self.printed:
+            print(file=self.stream, flush=True)
+
+
+#: Seconds between progress lines when stderr is not a terminal.
+LOG_INTERVAL = 10.0

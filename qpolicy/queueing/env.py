@@ -30,7 +30,7 @@ import json
 
 import numpy as np
 
-from ..validation import as_generator, check_int, check_positive
+from ..validation import as_array, as_generator, check_bool, check_int, check_positive, check_size
 
 #: Observation features a router can be given, in their order inside the feature vector.
 OBSERVATIONS = ("job", "dt", "queues")
@@ -118,12 +118,12 @@ class RoutingEnv:
     def __init__(self, n_envs=1, arrival_rate=0.8, service_rate=1.0, horizon=None,
                  throughput=square, balanced=True, observe=("job",)):
         self.n_envs = check_int(n_envs, "n_envs", minimum=1)
+        # state rows, step buffers and at least one random block: ~32 floats per copy
+        check_size(32 * self.n_envs, "n_envs", "environment state", itemsize=8)
         self.arrival_rate, self.service_rate = check_rates(arrival_rate, service_rate)
         self.horizon = None if horizon is None else check_int(horizon, "horizon", minimum=1)
         self.throughput = check_throughput_function(throughput)
-        if not isinstance(balanced, bool):
-            raise TypeError(f"balanced must be True or False, got {type(balanced).__name__}")
-        self.balanced = balanced
+        self.balanced = check_bool(balanced, "balanced")
         self.observe = self._check_observe(observe)
         self.obs_dim = sum(_FEATURE_SIZE[f] for f in self.observe)
         self._block = max(1, min(4096, _BLOCK_ENV_STEPS // self.n_envs))
@@ -140,13 +140,23 @@ class RoutingEnv:
                              f"{OBSERVATIONS}, got {tuple(observe)!r}")
         return tuple(observe)
 
+    def parameters(self):
+        """The construction arguments, JSON-ready (stored in checkpoints, compared on resume)."""
+        throughput = self.throughput
+        return {"type": "RoutingEnv", "n_envs": self.n_envs, "arrival_rate": self.arrival_rate,
+                "service_rate": self.service_rate, "horizon": self.horizon,
+                "throughput": f"{getattr(throughput, '__module__', '?')}."
+                              f"{getattr(throughput, '__qualname__', type(throughput).__name__)}",
+                "balanced": self.balanced, "observe": list(self.observe)}
+
     # ------------------------------------------------------------------ state
     # Internally every per-server or per-router quantity is stored server/router-major,
     # shape (2, n_envs), so that each operation runs over contiguous rows.
     @property
     def state(self):
-        """Queue states ``q`` of shape ``(n_envs, 2)`` (q > 0 remaining work, q < 0 −idle time)."""
-        return self._q.T
+        """Queue states ``q`` of shape ``(n_envs, 2)`` (q > 0 remaining work, q < 0 −idle time);
+        a copy."""
+        return self._q.T.copy()
 
     def central_state(self):
         """``(n_envs, 5)`` array (q_1, q_2, x_1, x_2, Δt before the current pair), for critics."""
@@ -233,20 +243,44 @@ class RoutingEnv:
                 "block_rng": self._block_rng_state}
 
     def set_state(self, state):
-        """Restore a :meth:`get_state` dict (same n_envs); the env continues where it was."""
+        """Restore a :meth:`get_state` dict (same n_envs); the env continues where it was.
+
+        Every entry is validated (shape, finiteness, range) before anything changes."""
         n = self.n_envs
-        q = np.asarray(state["q"], dtype=float)
-        if q.shape != (2, n):
-            raise ValueError(f"state['q'] must have shape (2, {n}), got {q.shape}")
-        if self._rng is None:
-            self._rng = np.random.default_rng()       # its state is overwritten just below
-        self._rng.bit_generator.state = json.loads(state["block_rng"])
+        keys = ("q", "T_idle", "dt_prev", "t", "k", "block_rng")
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict from get_state(), got {type(state).__name__}")
+        missing = [k for k in keys if k not in state]
+        if missing:
+            raise ValueError(f"state is missing {missing} (expected the keys {list(keys)})")
+        q = as_array(state["q"], "state['q']", complex_ok=False)
+        T_idle = as_array(state["T_idle"], "state['T_idle']", complex_ok=False)
+        dt_prev = as_array(state["dt_prev"], "state['dt_prev']", complex_ok=False)
+        for name, arr, shape in (("q", q, (2, n)), ("T_idle", T_idle, (2, n)),
+                                 ("dt_prev", dt_prev, (n,))):
+            if arr.shape != shape:
+                raise ValueError(f"state[{name!r}] must have shape {shape}, got {arr.shape}")
+        if np.any(T_idle < 0) or np.any(dt_prev < 0):
+            raise ValueError("state['T_idle'] and state['dt_prev'] must be non-negative")
+        t = np.asarray(state["t"])
+        if t.dtype.kind not in "iu" or t.shape != (n,) or np.any(t < 0) or \
+                (self.horizon is not None and np.any(t >= self.horizon)):
+            raise ValueError(f"state['t'] must be {n} step counts in [0, horizon), got {t!r}")
+        k = state["k"]
+        k = check_int(k.item() if isinstance(k, np.ndarray) and k.ndim == 0 else k, "state['k']",
+                      minimum=0, maximum=self._block - 1)
+        rng = np.random.default_rng(0)          # its state is overwritten just below
+        try:
+            rng.bit_generator.state = json.loads(state["block_rng"])
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"state['block_rng'] must be the JSON of a PCG64 generator state "
+                             f"({exc})") from None
+        self._rng = rng
         self._draw_block()
-        self._k = check_int(int(state["k"]), "state['k']", minimum=0)
+        self._k = k
         self._x = self._jobs[self._k]
-        self._q, self._T_idle = q.copy(), np.array(state["T_idle"], dtype=float)
-        self._dt_prev = np.array(state["dt_prev"], dtype=float)
-        self._t = np.array(state["t"], dtype=np.int64)
+        self._q, self._T_idle, self._dt_prev = q.copy(), T_idle.copy(), dt_prev.copy()
+        self._t = t.astype(np.int64)
         self._allocate_buffers()
 
     def _allocate_buffers(self):
@@ -317,7 +351,8 @@ class RoutingEnv:
         self._q, self._T_idle, self._dt_prev = q_new, T_new, dt
         self._t += 1
         self._next_jobs()
-        info = {"servers": servers, "dt": dt, "second_is_0": self._second_is_0[k],
+        # copies: nothing returned may alias the env's state or random block
+        info = {"servers": servers, "dt": dt.copy(), "second_is_0": self._second_is_0[k].copy(),
                 "exogenous": np.stack([dt, self._x[0], self._x[1], self._flips[k]], axis=1)}
         truncated = np.zeros(self.n_envs, dtype=bool)
         if self.horizon is not None:

@@ -17,7 +17,14 @@ The four classes of the paper's hierarchy:
 """
 import numpy as np
 
-from ..validation import as_array, check_probabilities
+from ..validation import (as_array, check_finite_real, check_int, check_probabilities,
+                          check_real_scalar)
+
+
+def _check_callable(function, name):
+    if not callable(function):
+        raise TypeError(f"{name} must be a vectorized function, got {type(function).__name__}")
+    return function
 
 
 def _servers(first, second):
@@ -41,8 +48,9 @@ def factorized(prob_1, prob_2=None):
     defaults to ``prob_1``.  Constant ½ gives independent uniform routing, s = ½.
     """
     prob_2 = prob_1 if prob_2 is None else prob_2
-    funcs = [p if callable(p) else (lambda x, c=float(p): np.full(len(x), c)) for p in
-             (prob_1, prob_2)]
+    funcs = [p if callable(p) else
+             (lambda x, c=check_finite_real(p, name, 0.0, 1.0): np.full(len(x), c))
+             for p, name in ((prob_1, "prob_1"), (prob_2, "prob_2"))]
 
     def policy(x, rng):
         u = rng.random(x.shape)
@@ -52,8 +60,8 @@ def factorized(prob_1, prob_2=None):
 
 def threshold_rule(threshold, above=1):
     """A deterministic local rule: server ``above`` iff the job size exceeds ``threshold``."""
-    if above not in (0, 1):
-        raise ValueError(f"above must be 0 or 1, got {above!r}")
+    check_int(above, "above", minimum=0, maximum=1)
+    threshold = check_real_scalar(threshold, "threshold")
     return lambda x: np.where(x > threshold, above, 1 - above)
 
 
@@ -63,7 +71,11 @@ def binned_rule(edges, servers):
     ``edges``: the inner bin edges (length ``len(servers) - 1``, increasing).
     """
     edges = as_array(edges, "edges", ndim=1, complex_ok=False)
+    if np.any(np.diff(edges) <= 0):
+        raise ValueError("edges must be strictly increasing")
     servers = np.asarray(servers)
+    if servers.dtype.kind not in "iu":
+        raise TypeError(f"servers must be an integer 0/1 vector, got dtype {servers.dtype}")
     if servers.ndim != 1 or len(servers) != len(edges) + 1 or not np.isin(servers, (0, 1)).all():
         raise ValueError("servers must be a 0/1 vector with one entry per bin (len(edges) + 1)")
     return lambda x: servers[np.searchsorted(edges, x, side="right")]
@@ -74,8 +86,12 @@ def shared_randomness(rules, weights=None):
 
     ``rules``: list of pairs ``(rule_1, rule_2)`` of deterministic local rules x_i -> {0, 1}.
     """
-    if not rules:
+    if isinstance(rules, (list, tuple)) and not rules:
         raise ValueError("rules must be a non-empty list of (rule_1, rule_2) pairs")
+    if not isinstance(rules, (list, tuple)) or not all(
+            isinstance(pair, (list, tuple)) and len(pair) == 2 and all(map(callable, pair))
+            for pair in rules):
+        raise TypeError("rules must be a non-empty list of (rule_1, rule_2) pairs of callables")
     weights = np.full(len(rules), 1 / len(rules)) if weights is None else \
         check_probabilities(weights, "weights")
     if len(weights) != len(rules):
@@ -95,6 +111,7 @@ def shared_randomness(rules, weights=None):
 
 def coroute(probability):
     """Full communication: co-route the pair with probability ``probability(x_1, x_2)``."""
+    _check_callable(probability, "probability")
     def policy(x, rng):
         together = rng.random(len(x)) < probability(x[:, 0], x[:, 1])
         return _servers(np.zeros(len(x)), ~together)
@@ -106,7 +123,10 @@ def communication(threshold, arrival_rate, service_rate):
 
     ``c`` is :func:`qpolicy.queueing.theory.pair_cost`, the extra mean wait of co-routing.
     """
+    from .env import check_rates
     from .theory import pair_cost
+    threshold = check_real_scalar(threshold, "threshold")
+    arrival_rate, service_rate = check_rates(arrival_rate, service_rate)
     return coroute(lambda x1, x2: pair_cost(x1, x2, arrival_rate, service_rate) <= threshold)
 
 
@@ -118,7 +138,8 @@ def entangled(angle_1, angle_2=None):
     ``cos²(θ_1 − θ_2)``.  ``angle_2`` defaults to ``x -> -angle_1(x)``, giving the
     symmetric form ``s = cos²(φ(x_1) + φ(x_2))``.
     """
-    angle_2 = (lambda x: -angle_1(x)) if angle_2 is None else angle_2
+    _check_callable(angle_1, "angle_1")
+    angle_2 = (lambda x: -angle_1(x)) if angle_2 is None else _check_callable(angle_2, "angle_2")
 
     def policy(x, rng):
         same = rng.random(len(x)) < np.cos(angle_1(x[:, 0]) - angle_2(x[:, 1])) ** 2

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _stats
 
-from ..validation import as_generator, check_int
+from ..validation import as_generator, check_int, check_real_scalar
 from .env import RoutingEnv, check_rates, square
 
 #: Minimum number of batch means behind a confidence interval.
@@ -82,6 +82,7 @@ def simulate(policy, arrival_rate=0.8, service_rate=1.0, steps=10**6, seed=0, n_
         raise TypeError(f"policy must be a callable (x, rng) -> actions, got {type(policy)}")
     arrival_rate, service_rate = check_rates(arrival_rate, service_rate)
     n_envs = check_int(n_envs, "n_envs", minimum=1)
+    confidence = check_real_scalar(confidence, "confidence", 0.0, 1.0, lo_open=True, hi_open=True)
     warmup = default_warmup(arrival_rate, service_rate) if warmup is None else \
         check_int(warmup, "warmup", minimum=0)
     per_copy = max(1, math.ceil(MIN_BATCHES / n_envs)) if batches is None else \
@@ -100,7 +101,7 @@ def simulate(policy, arrival_rate=0.8, service_rate=1.0, steps=10**6, seed=0, n_
     for b in range(per_copy):
         acc = {name: sums[name][b] for name in names}
         for _ in range(batch_len):
-            q = env.state.copy()
+            q = env.state                   # a copy
             obs, reward, cost, _, _, info = env.step(policy(obs[:, :, 0], rng))
             servers, dt = info["servers"], info["dt"]
             got_work = np.stack([(servers == j).any(axis=1) for j in (0, 1)], axis=1)
