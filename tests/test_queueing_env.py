@@ -3,7 +3,7 @@ eq. (30)-(33), the relabeling coin of eq. (35), wait times, truncation, observat
 import numpy as np
 import pytest
 
-from qpolicy.queueing.env import OBSERVATIONS, ParallelRoutingEnv, RoutingEnv
+from qpolicy.queueing.env import OBSERVATIONS, RoutingEnv
 
 
 def literal_step(q, x, servers, dt, T):
@@ -148,19 +148,6 @@ def test_observation_features_and_central_state():
     np.testing.assert_array_equal(state[:, :2], env.state)
     np.testing.assert_array_equal(state[:, 2:4], obs[:, :, 2])
     np.testing.assert_array_equal(state[:, 4], info["dt"])
-
-
-def test_parallel_adapter_returns_dicts_per_agent():
-    penv = ParallelRoutingEnv(RoutingEnv(n_envs=2, observe=("job", "dt")))
-    obs, infos = penv.reset(seed=0)
-    assert set(obs) == set(ParallelRoutingEnv.possible_agents)
-    assert obs["router_0"].shape == (2, 2)
-    obs, rewards, terms, truncs, infos = penv.step({"router_0": np.array([0, 1]),
-                                                     "router_1": np.array([1, 1])})
-    np.testing.assert_array_equal(rewards["router_0"], rewards["router_1"])
-    assert infos["router_1"]["cost"].shape == (2,)
-    with pytest.raises(ValueError, match="actions"):
-        penv.step({"router_0": np.array([0, 1])})
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
