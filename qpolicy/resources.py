@@ -665,6 +665,17 @@ def _check_tol(tol):
     return tol
 
 
+def _lower_end(misses, hi):
+    """Largest parameter below ``hi`` where the see-saw found no advantage (0 if none), and the
+    best strategy it found there.  A miss at or above ``hi`` was a see-saw failure (a strategy
+    found later beats the classical value there); ``details["seesaw_misses"]`` counts them."""
+    below = [m for m in misses if m < hi]
+    if not below:
+        return 0.0, None
+    lo = max(below)
+    return lo, misses[lo]
+
+
 def _crossing_visibility(game, rho, effective, classical):
     """Visibility above which the fixed measurements ``effective`` on white-noised ``rho`` beat
     the classical value: value = v f + (1 − v) g is affine in v."""
@@ -709,7 +720,8 @@ def critical_visibility(game, state="default", dim=None, measurements="povm", ef
                          details={"status": "no advantage", "value_at_1": top.value,
                                   "classical": classical})
     best, hi = top, _crossing_visibility(game, rho, top.strategy["effective_povms"], classical)
-    lo, lo_strategy, evaluations = 0.0, None, 1
+    misses, evaluations = {}, 1
+    lo, lo_strategy = 0.0, None
     while hi - lo > tol:
         mid = 0.5 * (lo + hi)
         r = resource_value(game, state=white_noise(rho, mid), seed=rng, start=best.strategy,
@@ -720,13 +732,15 @@ def critical_visibility(game, state="default", dim=None, measurements="povm", ef
             hi = min(mid, _crossing_visibility(game, rho, r.strategy["effective_povms"],
                                                classical))
         else:
-            lo, lo_strategy = mid, r.strategy
+            misses[mid] = r.strategy
+        lo, lo_strategy = _lower_end(misses, hi)
     return Threshold(value=hi, lower=lo, upper=hi, kind="visibility", method="see-saw",
                      strategy_upper={"state": rho, "povms": best.strategy["povms"],
                                      "effective_povms": best.strategy["effective_povms"]},
                      strategy_lower=lo_strategy,
                      details={"classical": classical, "value_at_1": top.value,
                               "evaluations": evaluations, "dims": dims,
+                              "seesaw_misses": sum(m >= hi for m in misses),
                               "seconds": time.perf_counter() - started})
 
 
@@ -793,7 +807,8 @@ def critical_efficiency(game, state="default", dim=None, measurements="povm", no
                                     classical, eta_max)
 
     best, hi = top, crossing(top, 1.0)
-    lo, lo_strategy, evaluations = 0.0, None, 1
+    misses, evaluations = {}, 1
+    lo, lo_strategy = 0.0, None
     while hi - lo > tol:
         mid = 0.5 * (lo + hi)
         r = resource_value(game, efficiency=mid, seed=rng, start=best.strategy, **options)
@@ -801,11 +816,13 @@ def critical_efficiency(game, state="default", dim=None, measurements="povm", no
         if r.beats_classical:
             best, hi = r, min(mid, crossing(r, mid))
         else:
-            lo, lo_strategy = mid, r.strategy
+            misses[mid] = r.strategy
+        lo, lo_strategy = _lower_end(misses, hi)
     return Threshold(value=hi, lower=lo, upper=hi, kind="efficiency", method="see-saw",
                      strategy_upper=best.strategy, strategy_lower=lo_strategy,
                      details={"classical": classical, "value_at_1": top.value,
                               "evaluations": evaluations, "dims": dims, "no_click": clicks,
+                              "seesaw_misses": sum(m >= hi for m in misses),
                               "seconds": time.perf_counter() - started})
 
 
