@@ -57,6 +57,10 @@ class Hyperparameters:
     entropy: float = 0.2           # α of eq. (18)-(20); 0 turns entropy regularization off
     dim: int | None = None         # entangled: local dimension (None: largest answer count)
     state: str = "learned"         # entangled: "learned" ρ = BᴴB/tr(BᴴB) or "fixed" (max. entangled)
+    #                                or a density matrix: a given resource (qpolicy.resources)
+    measurements: str = "povm"     # entangled: "povm" | "real" (real symmetric POVMs)
+    efficiency: float = 1.0        # entangled: detection efficiency η, a no-click answered no_click
+    no_click: int = 0
     shared_values: int = 4         # shared: number of shared random values λ
     init_scale: float = 1.0        # standard deviation of the initial logits
     anneal_steps: int | None = None  # None: constant α and lr (paper); else cosine decay over
@@ -102,7 +106,8 @@ class Hyperparameters:
         """The parameterization these hyperparameters describe, for ``game``."""
         options = {"init_scale": self.init_scale}
         if self.policy == "entangled":
-            options.update(dim=self.dim, state=self.state)
+            options.update(dim=self.dim, state=self.state, measurements=self.measurements,
+                           efficiency=self.efficiency, no_click=self.no_click)
         elif self.policy == "shared":
             options.update(shared_values=self.shared_values)
         return make_policy(game, self.policy, **options)
@@ -226,6 +231,9 @@ def train(game, *, checkpoint=None, checkpoint_every=500, resume=False, progress
     checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path")
+    if checkpoint is not None and not isinstance(hp.state, str):
+        raise ValueError("checkpoint needs state 'learned' or 'fixed' (a given density matrix "
+                         "is not stored in checkpoints)")
     policy = hp.make_policy(game)
     optimizer = Adam(lr=hp.lr)
     if resume:
