@@ -36,8 +36,9 @@ again local.  Only the event "≥ 2 clicks" on the σ part can reach the quantum
 
 .. math::  \omega(\rho, \eta) \le \omega_c + P(\ge 2\text{ clicks})\; w\,(\omega_q^{\rm NPA} - \omega_c),
 
-with :math:`\omega_q^{\rm NPA}` the NPA upper bound (a dual certificate).  It ignores the
-dimension and measurement restrictions, which only lower the true value.
+with :math:`\omega_q^{\rm NPA}` the NPA upper bound recomputed from the solver's dual matrix
+(``details["dual_bound"]`` of :func:`qpolicy.bounds.npa_upper_bound`, a rigorous bound).  It
+ignores the dimension and measurement restrictions, which only lower the true value.
 
 **Thresholds.**  :func:`critical_visibility` bisects on the visibility with the see-saw; for an
 explicit strategy the value is affine in v, :math:`v f + (1-v) g`, so each successful see-saw
@@ -585,10 +586,11 @@ def resource_value(game, state="default", dim=None, measurements="povm", efficie
                       povms[k]) for k in range(n))
     bound = None
     if q_upper is not None:
+        npa = float(q_upper.details["dual_bound"])       # rigorous (NPA's own .value is not)
         w = 1.0 if rho is None else _quantum_weight(rho)
-        gain = max(0.0, q_upper.value - classical.value)
-        bound = min(q_upper.value, classical.value + _two_clicks(etas) * w * gain)
-        details.update(quantum_weight=w, npa=q_upper.value, npa_level=q_upper.level)
+        gain = max(0.0, npa - classical.value)
+        bound = min(npa, classical.value + _two_clicks(etas) * w * gain)
+        details.update(quantum_weight=w, npa=npa, npa_level=q_upper.level)
     details["seconds"] = time.perf_counter() - started
     return ResourceValue(value=certified, upper=bound, classical=classical.value,
                          strategy={"state": rho_best, "povms": povms, "effective_povms": effective},
