@@ -828,7 +828,7 @@ def critical_efficiency(game, state="default", dim=None, measurements="povm", no
                               "seconds": time.perf_counter() - started})
 
 
-def nonlocality_threshold(p, noise=None, solver=None, **solver_options):
+def nonlocality_threshold(p, noise=None, method="auto", solver=None, **solver_options):
     r"""White-noise robustness of a table: the smallest visibility v at which
     :math:`v\,p + (1-v)\,u` is still non-local (so ``1 − value`` is the largest noise weight
     ``p`` tolerates), by ONE LP over the local polytope:
@@ -838,15 +838,21 @@ def nonlocality_threshold(p, noise=None, solver=None, **solver_options):
     ``u`` is ``noise`` (a table of the same shape) or, by default, uniform answers.  A local
     ``p`` gives 1.  The LP dual is a Bell inequality B; its local bound :math:`L(B)` is
     recomputed by exact enumeration, and :math:`(L(B) - \langle B,u\rangle)/\langle B,p-u\rangle`
-    is the certified ``upper`` end (above it the table is provably non-local).  The compact LP of
-    :mod:`qpolicy.bounds.classical` is used, so tables up to Tetra's size (larger: ValueError).
+    is the certified ``upper`` end (above it the table is provably non-local).
+
+    ``method``: "compact" — the compact local-polytope LP of :mod:`qpolicy.bounds.classical`
+    (default solver Clarabel); "columns" — the same LP over convex combinations of deterministic
+    tables, generated as needed (start: the constant strategies, whose mixture is the uniform
+    table, so uniform noise only; pricing: exact enumeration of the best deterministic table
+    for the dual B; default solver HiGHS); the local model is then an explicit mixture of
+    deterministic strategies.  "auto": compact up to
+    :data:`qpolicy.bounds.membership.COMPACT_LP_LIMIT` variables (Tetra), columns above (Cube).
 
     >>> import qpolicy as qp
     >>> from qpolicy import games
     >>> round(nonlocality_threshold(qp.born(*games.chsh_quantum_strategy())).value, 6)
     0.707107
     """
-    import cvxpy as cp
     from qpolicy.bounds.membership import COMPACT_LP_LIMIT
     p = check_policy_table(p)
     n = p.ndim // 2
@@ -857,20 +863,20 @@ def nonlocality_threshold(p, noise=None, solver=None, **solver_options):
         u = check_policy_table(noise, name="noise")
         if u.shape != p.shape:
             raise ValueError(f"noise must have the shape of p {p.shape}, got {u.shape}")
-    size = local_polytope_size(n_answers, n_questions)
-    if size > COMPACT_LP_LIMIT:
-        raise ValueError(f"p is too large for the compact local-polytope LP ({size} variables > "
-                         f"{COMPACT_LP_LIMIT})")
+    if method == "auto":
+        size = local_polytope_size(n_answers, n_questions)
+        method = "compact" if size <= COMPACT_LP_LIMIT else "columns"
+    if method not in ("compact", "columns"):
+        raise ValueError(f"method must be 'auto', 'compact' or 'columns', got {method!r}")
+    if method == "columns" and noise is not None:
+        raise ValueError("noise must be None (uniform) for method='columns'")
     started = time.perf_counter()
-    A, form = local_polytope_map(n_answers, n_questions)
-    r, v = cp.Variable(A.shape[1]), cp.Variable()
-    target_p, target_u = form.permute(p).ravel(), form.permute(u).ravel()
-    mixing = A @ r - v * (target_p - target_u) == target_u
-    problem = cp.Problem(cp.Maximize(v), [mixing, v <= 1] + local_polytope_constraints(r, form))
-    value, solver, status, _ = solve(problem, solver, what="white-noise robustness LP",
-                                     **solver_options)
-    local_model = form.unpermute((A @ r.value).reshape(form.n_answers + form.n_questions))
-    B = form.unpermute(np.asarray(mixing.dual_value).reshape(form.n_answers + form.n_questions))
+    if method == "compact":
+        value, B, local_model, solver, status, extra = _robustness_compact(p, u, solver,
+                                                                           solver_options)
+    else:
+        value, B, local_model, solver, status, extra = _robustness_columns(p, u, solver,
+                                                                           solver_options)
     if np.sum(B * (p - u)) < 0:
         B = -B
     certified = 1.0
@@ -885,5 +891,70 @@ def nonlocality_threshold(p, noise=None, solver=None, **solver_options):
                      strategy_upper={"coefficients": B, "local_bound": local_bound},
                      strategy_lower=local_model,
                      details={"solver": solver, "status": status, "lp_value": value,
-                              "certified_nonlocal_above": certified,
-                              "seconds": time.perf_counter() - started})
+                              "lp_method": method, "certified_nonlocal_above": certified,
+                              "seconds": time.perf_counter() - started, **extra})
+
+
+def _robustness_compact(p, u, solver, solver_options):
+    import cvxpy as cp
+    n = p.ndim // 2
+    A, form = local_polytope_map(p.shape[:n], p.shape[n:])
+    r, v = cp.Variable(A.shape[1]), cp.Variable()
+    target_p, target_u = form.permute(p).ravel(), form.permute(u).ravel()
+    mixing = A @ r - v * (target_p - target_u) == target_u
+    problem = cp.Problem(cp.Maximize(v), [mixing, v <= 1] + local_polytope_constraints(r, form))
+    value, solver, status, _ = solve(problem, solver, what="white-noise robustness LP",
+                                     **solver_options)
+    shape = form.n_answers + form.n_questions
+    local_model = form.unpermute((A @ r.value).reshape(shape))
+    B = form.unpermute(np.asarray(mixing.dual_value).reshape(shape))
+    return value, B, local_model, solver, status, {}
+
+
+#: Most LPs of the column-generation method before it gives up (SolverError).
+MAX_COLUMN_ROUNDS = 2000
+#: Deterministic tables added per round (the best ones for the current dual B).
+COLUMNS_PER_ROUND = 20
+
+
+def _robustness_columns(p, u, solver, solver_options):
+    import cvxpy as cp
+    from qpolicy.bounds.classical import deterministic_table, top_deterministic
+    from qpolicy.bounds.membership import CUT_TOL
+    from qpolicy.bounds.results import SolverError
+    solver = "HIGHS" if solver is None else solver
+    n = p.ndim // 2
+    n_answers, n_questions = p.shape[:n], p.shape[n:]
+    strategies = {}
+
+    def add(strategy):
+        key = tuple(tuple(int(a) for a in f) for f in strategy)
+        if key in strategies:
+            return False
+        strategies[key] = deterministic_table(strategy, n_answers).ravel()
+        return True
+
+    for answers in itertools.product(*[range(m) for m in n_answers]):     # constant strategies
+        add(tuple(np.full(q, a, dtype=np.int64) for q, a in zip(n_questions, answers)))
+    for strategy in top_deterministic(p, COLUMNS_PER_ROUND)[1]:
+        add(strategy)
+    for rounds in range(1, MAX_COLUMN_ROUNDS + 1):
+        D = np.array(list(strategies.values())).T
+        lam, v = cp.Variable(D.shape[1], nonneg=True), cp.Variable()
+        mixing = D @ lam - v * (p - u).ravel() == u.ravel()
+        problem = cp.Problem(cp.Maximize(v), [mixing, cp.sum(lam) == 1, v <= 1])
+        value, solver, status, _ = solve(problem, solver, what="white-noise robustness LP "
+                                         "(column generation)", **solver_options)
+        B = np.asarray(mixing.dual_value).reshape(p.shape)
+        if np.sum(B * (p - u)) < 0:
+            B = -B
+        current = float(np.max(B.ravel() @ D))
+        values, best, _ = top_deterministic(B, COLUMNS_PER_ROUND)
+        if values[0] <= current + CUT_TOL or not any([add(s) for val, s in zip(values, best)
+                                                      if val > current + CUT_TOL]):
+            weights = np.maximum(lam.value, 0.0)
+            local_model = (D @ (weights / weights.sum())).reshape(p.shape)
+            return value, B, local_model, solver, status, {"columns": D.shape[1],
+                                                           "rounds": rounds}
+    raise SolverError(f"column generation did not converge in {MAX_COLUMN_ROUNDS} LPs",
+                      "iteration_limit")

@@ -193,6 +193,15 @@ def test_chsh_behaviour_threshold_and_its_local_model_and_bell_certificate():
     assert np.abs(th.strategy_lower - (th.value * p + (1 - th.value) * u)).max() < 1e-6
 
 
+def test_column_generation_agrees_with_the_compact_lp():
+    p = qp.born(*games.chsh_quantum_strategy())
+    th = nonlocality_threshold(p, method="columns")
+    assert abs(th.value - 1 / np.sqrt(2)) < 1e-6 and abs(th.upper - 1 / np.sqrt(2)) < 1e-6
+    assert in_local_polytope(th.strategy_lower)                 # a mixture of deterministic tables
+    assert np.abs(th.strategy_lower - (th.value * p + (1 - th.value) / 4)).max() < 1e-6
+    assert abs(nonlocality_threshold(pr_box(), method="columns").value - 0.5) < 1e-6
+
+
 def test_pr_box_tolerates_half_white_noise_and_local_tables_all_of_it():
     assert abs(nonlocality_threshold(pr_box()).value - 0.5) < 1e-6
     assert nonlocality_threshold(np.full((2, 2, 2, 2), 0.25)).value == pytest.approx(1.0)
@@ -209,6 +218,15 @@ def test_mermin_game_thresholds_for_four_and_five_players():
 @pytest.mark.slow
 def test_ghz5_behaviour_threshold():
     assert abs(nonlocality_threshold(_ghz_behaviour(5)).value - 0.25) < 1e-6
+
+
+@pytest.mark.slow
+def test_tetra_table_threshold_by_both_lps():
+    r = resource_value(games.tetra(), dim=3, seed=0, upper=None)
+    p = qp.born(r.strategy["state"], r.strategy["effective_povms"], atol=1e-7)
+    compact, columns = (nonlocality_threshold(p, method=m) for m in ("compact", "columns"))
+    assert abs(compact.value - columns.value) < 1e-6
+    assert abs(compact.details["certified_nonlocal_above"] - compact.value) < 1e-6
 
 
 @pytest.mark.slow
@@ -287,3 +305,7 @@ def test_bad_input_names_the_argument():
         nonlocality_threshold(pr_box(), noise=np.full((2, 2, 2, 3), 0.5))
     with pytest.raises(ValueError, match="upper"):
         resource_value(game, upper="lp")
+    with pytest.raises(ValueError, match="method"):
+        nonlocality_threshold(pr_box(), method="simplex")
+    with pytest.raises(ValueError, match="noise"):
+        nonlocality_threshold(pr_box(), noise=np.full((2, 2, 2, 2), 0.25), method="columns")
