@@ -90,17 +90,18 @@ def plot(results, path):
     for ax, res in zip(np.atleast_1d(axes), results):
         ax.plot(res["curve"]["v"], res["curve"]["value"], color="C0", label="see-saw (fixed state)")
         ax.axhline(res["classical"], color="gray", ls="--", label="classical")
-        v = [r["v"] for r in res["rows"]]
-        ax.plot(v, [r["learned_best"] for r in res["rows"]], "o", color="C3",
-                label="learned (best seed)")
-        ax.plot(v, [r["learned_median"] for r in res["rows"]], "x", color="C1",
-                label="learned (median)")
+        left = max(0.4, res["seesaw_threshold"] - 0.2)             # zoom on the threshold
+        rows = [r for r in res["rows"] if r["v"] >= left]
+        v = [r["v"] for r in rows]
+        ax.plot(v, [r["learned_best"] for r in rows], "o", color="C3", label="learned (best seed)")
+        ax.plot(v, [r["learned_median"] for r in rows], "x", color="C1", label="learned (median)")
         ax.axvline(res["seesaw_threshold"], color="C0", lw=0.8, ls=":")
         ax.set_title(f"{res['game']} (d = {res['dim']})")
         ax.set_xlabel("visibility v")
-        lo = min(res["classical"], min(r["learned_median"] for r in res["rows"]))
-        ax.set_ylim(lo - 0.02 * (1 - lo), max(res["curve"]["value"]) + 0.02 * (1 - lo))
-        ax.set_xlim(0.4, 1.0)
+        top = max(res["curve"]["value"])
+        lo = min([res["classical"]] + [r["learned_median"] for r in rows])
+        ax.set_ylim(lo - 0.05 * (top - lo), top + 0.05 * (top - lo))
+        ax.set_xlim(left, 1.0)
     np.atleast_1d(axes)[0].set_ylabel("win probability")
     np.atleast_1d(axes)[0].legend(fontsize=7, loc="upper left")
     fig.tight_layout()
@@ -120,7 +121,13 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/resources")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--replot", action="store_true", help="redraw the figure from --out's JSON")
     args = p.parse_args(argv)
+    if args.replot:
+        with open(os.path.join(args.out, "resources.json")) as fh:
+            results = json.load(fh)["results"]
+        print(f"wrote {plot(results, os.path.join(args.out, 'learned_vs_visibility.png'))}")
+        return 0
     if args.paper:
         args.seeds, args.steps, args.batch, args.points = 30, 5000, 512, 7
     os.makedirs(args.out, exist_ok=True)
