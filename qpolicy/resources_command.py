@@ -17,7 +17,9 @@ Tetra's size).
 Game thresholds are brackets from explicit strategies (upper end) and see-saw misses (lower
 end); see :mod:`qpolicy.resources`.
 """
+import contextlib
 import json
+import os
 import re
 import sys
 
@@ -95,12 +97,28 @@ def _fmt(x):
     return "nan" if x != x else f"{x:.6f}"
 
 
+@contextlib.contextmanager
+def _solver_chatter_to_stderr():
+    """Send file descriptor 1 to stderr meanwhile: HiGHS prints a banner from C++ on first use,
+    which would corrupt ``--json`` output."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def run(args):
     try:
         game = load(args.game, args.edges)
-        rows = thresholds(game, dim=args.dim, measurements=args.measurements,
-                          no_click=args.no_click, free_state=args.free_state, tol=args.tol,
-                          restarts=args.restarts, seed=args.seed)
+        with _solver_chatter_to_stderr():
+            rows = thresholds(game, dim=args.dim, measurements=args.measurements,
+                              no_click=args.no_click, free_state=args.free_state, tol=args.tol,
+                              restarts=args.restarts, seed=args.seed)
     except (ValueError, TypeError) as exc:
         print(f"qpolicy resources: error: {exc}", file=sys.stderr)
         return 2

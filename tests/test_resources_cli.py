@@ -29,3 +29,23 @@ def test_resources_reports_bad_input_and_exits_2(capsys):
     assert "unknown game" in capsys.readouterr().err
     assert main(["resources", "chsh", "--no-click", "5"]) == 2
     assert "no_click" in capsys.readouterr().err
+
+
+def test_resources_json_stays_parseable_when_a_solver_prints(tmp_path):
+    # HiGHS (used by the column-generation LP) prints a banner from C++ on first use: the
+    # subcommand must keep stdout pure JSON.  A fresh process, importing this worktree's code.
+    import os
+    import subprocess
+    import sys
+    import qpolicy
+    root = os.path.dirname(os.path.dirname(qpolicy.__file__))
+    env = {**os.environ, "PYTHONPATH": root, "OPENBLAS_NUM_THREADS": "1"}
+    code = ("import sys; from qpolicy.resources_command import _solver_chatter_to_stderr\n"
+            "import cvxpy as cp\n"
+            "with _solver_chatter_to_stderr():\n"
+            "    x = cp.Variable(); cp.Problem(cp.Maximize(x), [x <= 1]).solve(solver='HIGHS')\n"
+            "print('{\"ok\": 1}')\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"ok": 1}
