@@ -844,9 +844,11 @@ def nonlocality_threshold(p, noise=None, method="auto", solver=None, **solver_op
     (default solver Clarabel); "columns" — the same LP over convex combinations of deterministic
     tables, generated as needed (start: the constant strategies, whose mixture is the uniform
     table, so uniform noise only; pricing: exact enumeration of the best deterministic table
-    for the dual B; default solver HiGHS); the local model is then an explicit mixture of
-    deterministic strategies.  "auto": compact up to
-    :data:`qpolicy.bounds.membership.COMPACT_LP_LIMIT` variables (Tetra), columns above (Cube).
+    for the dual B); the local model is then an explicit mixture of
+    deterministic strategies (scipy's HiGHS, whose duals give B).  Measured: 3 s on a Tetra
+    table (54 rounds), not converged after 15 min on a Cube table (loaded machine).  "auto":
+    compact up to :data:`qpolicy.bounds.membership.COMPACT_LP_LIMIT` variables (Tetra), above
+    that a ValueError (choose "columns" knowingly).
 
     >>> import qpolicy as qp
     >>> from qpolicy import games
@@ -865,7 +867,11 @@ def nonlocality_threshold(p, noise=None, method="auto", solver=None, **solver_op
             raise ValueError(f"noise must have the shape of p {p.shape}, got {u.shape}")
     if method == "auto":
         size = local_polytope_size(n_answers, n_questions)
-        method = "compact" if size <= COMPACT_LP_LIMIT else "columns"
+        if size > COMPACT_LP_LIMIT:
+            raise ValueError(f"p is too large for the compact LP ({size} variables > "
+                             f"{COMPACT_LP_LIMIT}); pass method='columns' explicitly (it had "
+                             f"not converged after 15 min on a Cube table)")
+        method = "compact"
     if method not in ("compact", "columns"):
         raise ValueError(f"method must be 'auto', 'compact' or 'columns', got {method!r}")
     if method == "columns" and noise is not None:
@@ -918,11 +924,12 @@ COLUMNS_PER_ROUND = 20
 
 
 def _robustness_columns(p, u, solver, solver_options):
-    import cvxpy as cp
+    from scipy.optimize import linprog
     from qpolicy.bounds.classical import deterministic_table, top_deterministic
     from qpolicy.bounds.membership import CUT_TOL
     from qpolicy.bounds.results import SolverError
-    solver = "HIGHS" if solver is None else solver
+    if solver not in (None, "HIGHS"):
+        raise ValueError(f"solver must be None or 'HIGHS' for method='columns', got {solver!r}")
     n = p.ndim // 2
     n_answers, n_questions = p.shape[:n], p.shape[n:]
     strategies = {}
@@ -938,23 +945,29 @@ def _robustness_columns(p, u, solver, solver_options):
         add(tuple(np.full(q, a, dtype=np.int64) for q, a in zip(n_questions, answers)))
     for strategy in top_deterministic(p, COLUMNS_PER_ROUND)[1]:
         add(strategy)
+    direction = (p - u).ravel()
     for rounds in range(1, MAX_COLUMN_ROUNDS + 1):
+        # max v  s.t.  D λ − v (p − u) = u,  Σ λ = 1,  λ ≥ 0,  v ≤ 1   (scipy's HiGHS: duals)
         D = np.array(list(strategies.values())).T
-        lam, v = cp.Variable(D.shape[1], nonneg=True), cp.Variable()
-        mixing = D @ lam - v * (p - u).ravel() == u.ravel()
-        problem = cp.Problem(cp.Maximize(v), [mixing, cp.sum(lam) == 1, v <= 1])
-        value, solver, status, _ = solve(problem, solver, what="white-noise robustness LP "
-                                         "(column generation)", **solver_options)
-        B = np.asarray(mixing.dual_value).reshape(p.shape)
+        A_eq = np.block([[D, -direction[:, None]], [np.ones((1, D.shape[1])), np.zeros((1, 1))]])
+        b_eq = np.concatenate([u.ravel(), [1.0]])
+        cost = np.zeros(D.shape[1] + 1)
+        cost[-1] = -1.0
+        res = linprog(cost, A_eq=A_eq, b_eq=b_eq, bounds=[(0, None)] * D.shape[1] + [(None, 1)],
+                      method="highs", options=solver_options or None)
+        if res.status != 0:
+            raise SolverError(f"HiGHS did not solve the white-noise robustness LP: {res.message}",
+                              res.status)
+        B = np.asarray(res.eqlin.marginals[:-1]).reshape(p.shape)
         if np.sum(B * (p - u)) < 0:
             B = -B
         current = float(np.max(B.ravel() @ D))
         values, best, _ = top_deterministic(B, COLUMNS_PER_ROUND)
         if values[0] <= current + CUT_TOL or not any([add(s) for val, s in zip(values, best)
                                                       if val > current + CUT_TOL]):
-            weights = np.maximum(lam.value, 0.0)
+            weights = np.maximum(res.x[:-1], 0.0)
             local_model = (D @ (weights / weights.sum())).reshape(p.shape)
-            return value, B, local_model, solver, status, {"columns": D.shape[1],
-                                                           "rounds": rounds}
+            return float(res.x[-1]), B, local_model, "HIGHS", "optimal", {
+                "columns": D.shape[1], "rounds": rounds}
     raise SolverError(f"column generation did not converge in {MAX_COLUMN_ROUNDS} LPs",
                       "iteration_limit")

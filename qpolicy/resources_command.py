@@ -12,8 +12,7 @@ Rows: the classical value; the see-saw value with the default entangled state (m
 entangled pair / GHZ state of ``--dim``) and the proved upper bound; the critical visibility of
 that state under white noise; the critical detection efficiency (a no-click answered
 ``--no-click``) with that state, and with ``--free-state`` also over all states of ``--dim``;
-the white-noise threshold of the see-saw strategy's table (one LP; column generation above
-Tetra's size).
+the white-noise threshold of the see-saw strategy's table (one LP; tables up to Tetra's size).
 Game thresholds are brackets from explicit strategies (upper end) and see-saw misses (lower
 end); see :mod:`qpolicy.resources`.
 """
@@ -88,7 +87,7 @@ def thresholds(game, dim=None, measurements="povm", no_click=0, free_state=False
             out["table_threshold"] = {
                 "value": th.value, "certified_nonlocal_above":
                     th.details["certified_nonlocal_above"], "method": th.details["lp_method"]}
-        except ValueError as exc:                        # too large for any LP
+        except ValueError as exc:                        # too large for the compact LP
             out["table_threshold"] = {"error": str(exc)}
     return out
 
