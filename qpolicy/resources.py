@@ -769,7 +769,7 @@ def _crossing_efficiency(game, rho, povms, clicks, classical, eta_max):
     poly[0] -= classical
     roots = np.polynomial.polynomial.polyroots(poly)
     real = [r.real for r in roots if abs(r.imag) < 1e-12 and 0 <= r.real < eta_max]
-    return max(real, default=0.0)
+    return float(max(real, default=0.0))
 
 
 def critical_efficiency(game, state="default", dim=None, measurements="povm", no_click=0,
