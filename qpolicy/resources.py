@@ -103,6 +103,9 @@ _BORN_ATOL = 1e-7
 #: Margin on λ_min(ρ) when bounding the quantum weight w of a state (outward rounding).
 _EIG_MARGIN = 1e-12
 KINDS = ("povm", "projective", "real", "real_projective", "fixed")
+#: Largest total dimension D = Π d_k of the shared state (ρ and the game operator are dense
+#: D × D complex matrices: 64 MB each at this size).
+MAX_TOTAL_DIM = 2048
 
 
 # -- states -------------------------------------------------------------------------------------
@@ -422,11 +425,17 @@ def _resolve_state(game, state, dim):
     else:
         raise TypeError(f"dim must be an integer or a sequence of integers, got "
                         f"{type(dim).__name__}")
+    if dims is not None and math.prod(dims) > MAX_TOTAL_DIM:
+        raise ValueError(f"dim {dims} gives a shared state of dimension {math.prod(dims)} > "
+                         f"MAX_TOTAL_DIM = {MAX_TOTAL_DIM}")
     if isinstance(state, str):
         if state not in ("default", "free"):
             raise ValueError(f"state must be a density matrix, 'default' or 'free', got {state!r}")
         if dims is None:
             dims = (max(game.n_answers),) * n
+            if math.prod(dims) > MAX_TOTAL_DIM:
+                raise ValueError(f"the default dim {dims} gives a shared state of dimension "
+                                 f"{math.prod(dims)} > MAX_TOTAL_DIM = {MAX_TOTAL_DIM}: pass dim")
         if state == "free":
             return None, dims
         if len(set(dims)) != 1:

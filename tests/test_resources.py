@@ -299,6 +299,8 @@ def test_bad_input_names_the_argument():
         resource_value(game, no_click="extra")
     with pytest.raises(TypeError, match="dim"):
         resource_value(game, dim=2.0)
+    with pytest.raises(ValueError, match="dim"):
+        resource_value(games.mermin(5), dim=5, state="free")     # 5^5 > MAX_TOTAL_DIM
     with pytest.raises(ValueError, match="tol"):
         critical_visibility(game, tol=0.7)
     with pytest.raises(ValueError, match="noise"):
