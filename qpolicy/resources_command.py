@@ -40,6 +40,8 @@ def add_arguments(parser):
                         help="answer given when a detector does not click (default 0)")
     parser.add_argument("--free-state", action="store_true",
                         help="also the critical efficiency over all states (slower)")
+    parser.add_argument("--npa-level", default="1", dest="npa_level",
+                        help='NPA level of the proved upper bound: 1, 1+AB, 2 (default 1)')
     parser.add_argument("--tol", type=float, default=1e-6, help="bracket width (default 1e-6)")
     parser.add_argument("--restarts", type=int, default=3, help="see-saw restarts (default 3)")
     parser.add_argument("--seed", type=int, default=0, help="see-saw seed (default 0)")
@@ -58,13 +60,13 @@ def load(name, edges=None):
 
 
 def thresholds(game, dim=None, measurements="povm", no_click=0, free_state=False, tol=1e-6,
-               restarts=3, seed=0):
+               restarts=3, seed=0, npa_level=1):
     """The rows of the table, as a dict of plain numbers."""
     from qpolicy.quantum import born
     from qpolicy.resources import (critical_efficiency, critical_visibility,
                                    nonlocality_threshold, resource_value)
     common = dict(dim=dim, measurements=measurements, restarts=restarts, seed=seed)
-    value = resource_value(game, no_click=no_click, **common)
+    value = resource_value(game, no_click=no_click, npa_level=npa_level, **common)
     out = {"game": game.name, "dims": list(value.details["dims"]), "measurements": measurements,
            "classical": value.classical, "quantum_lower": value.value,
            "quantum_upper": value.upper}
@@ -117,7 +119,9 @@ def run(args):
         with _solver_chatter_to_stderr():
             rows = thresholds(game, dim=args.dim, measurements=args.measurements,
                               no_click=args.no_click, free_state=args.free_state, tol=args.tol,
-                              restarts=args.restarts, seed=args.seed)
+                              restarts=args.restarts, seed=args.seed,
+                              npa_level=int(args.npa_level) if args.npa_level.isdigit()
+                              else args.npa_level)
     except (ValueError, TypeError) as exc:
         print(f"qpolicy resources: error: {exc}", file=sys.stderr)
         return 2
