@@ -40,7 +40,7 @@ from qpolicy.policies import check_policy_table
 from qpolicy.validation import ATOL, as_array, as_generator, as_index_array, check_int
 
 __all__ = ["NonlocalGame", "Referee", "check_table", "chsh", "chsh_quantum_strategy", "ghz",
-           "rendezvous", "tetra", "cube"]
+           "rendezvous", "tetra", "cube", "mermin", "magic_square"]
 
 
 def check_table(p, n_players, shape=None, name="p", atol=ATOL, allow_traced=False):
@@ -310,6 +310,48 @@ def cube():
     """Rendezvous on the 3-cube Q3: classical 5/16, quantum ≈ 0.32253, non-signaling 3/8."""
     edges = [(u, u ^ (1 << bit)) for u in range(8) for bit in range(3) if u < u ^ (1 << bit)]
     return rendezvous(edges, name="cube")
+
+
+def mermin(n):
+    r"""The n-player Mermin (GHZ) game: questions ``x ∈ {0,1}^n`` uniform over the strings of
+    even weight; answers bits; win iff :math:`\sum_k a_k \equiv \tfrac12 \sum_k x_k \pmod 2`.
+
+    ``mermin(3)`` is :func:`ghz` (Vaidman's form) on every question the referee asks.  The GHZ
+    state measured in X (x = 0) or Y (x = 1) wins with certainty; the classical value is
+    :math:`\tfrac12 + 2^{-\lceil n/2 \rceil}` (Mermin's local bound :math:`2^{\lfloor n/2
+    \rfloor}` on the :math:`2^{n-1}` terms of his polynomial), so under white noise the GHZ
+    strategy stops winning at visibility :math:`2^{1-\lceil n/2\rceil}`.
+
+    Reference: N. D. Mermin, "Extreme quantum entanglement in a superposition of macroscopically
+    distinct states", PRL 65, 1838 (1990).
+
+    >>> mermin(4).n_questions, float(mermin(4).question_dist.max())      # 8 even strings
+    ((2, 2, 2, 2), 0.125)
+    """
+    n = check_int(n, "n", minimum=2)
+    idx = np.indices((2,) * (2 * n))
+    answers, questions = idx[:n].sum(axis=0), idx[n:].sum(axis=0)
+    predicate = ((questions % 2 == 0) & (answers % 2 == (questions // 2) % 2)).astype(float)
+    weight = np.indices((2,) * n).sum(axis=0)
+    mu = (weight % 2 == 0) / 2.0 ** (n - 1)
+    return NonlocalGame(predicate, mu, name=f"mermin{n}")
+
+
+def magic_square():
+    """The Mermin–Peres magic square game: Alice gets a row r, Bob a column c (uniform, 3 × 3).
+
+    Alice answers the three entries of her row with even parity, Bob those of his column with
+    odd parity — answer k is the k-th such bit string in lexicographic order (4 answers each);
+    they win iff they agree on the shared entry (Alice's bit c = Bob's bit r).  Classical 8/9,
+    quantum 1 with two ebits (local dimension 4).
+    Reference: P. K. Aravind, "Quantum mysteries revisited again", Am. J. Phys. 72, 1303 (2004).
+    """
+    strings = list(itertools.product((0, 1), repeat=3))
+    alice = np.array([s for s in strings if sum(s) % 2 == 0])           # (4, 3)
+    bob = np.array([s for s in strings if sum(s) % 2 == 1])
+    a, b, r, c = np.indices((4, 4, 3, 3))
+    predicate = (alice[a, c] == bob[b, r]).astype(float)
+    return NonlocalGame(predicate, np.full((3, 3), 1 / 9), name="magic_square")
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -28,10 +28,13 @@ import numpy as np
 from autograd.scipy.special import logsumexp
 
 from qpolicy.games import NonlocalGame
-from qpolicy.quantum import default_entangled_state, density_matrix, quantum_softmax
-from qpolicy.validation import as_generator, check_choice, check_int, check_positive, check_size
+from qpolicy.quantum import (check_density_matrix, default_entangled_state, density_matrix,
+                             quantum_softmax)
+from qpolicy.validation import (as_generator, as_square_matrices, check_choice, check_int,
+                                check_positive, check_real_scalar, check_size)
 
 STATES = ("learned", "fixed")
+MEASUREMENTS = ("povm", "real")
 
 
 class _Policy:
@@ -61,22 +64,45 @@ class Entangled(_Policy):
     """Quantum strategies with local dimension ``dim`` (default: the largest answer count).
 
     ``state="learned"`` learns ``B`` (complex ``D×D``, ``D = dim^n``) with ``ρ = BᴴB/tr``;
-    ``state="fixed"`` uses the maximally entangled state (two players) or the GHZ state (qubits).
+    ``state="fixed"`` uses the maximally entangled state (two players) or the GHZ state (qubits);
+    a density matrix (e.g. ``qpolicy.resources.white_noise(rho, v)``) is the given resource,
+    held fixed (``dim`` inferred from it when None).  Realistic resources (App. F):
+    ``measurements="real"`` learns real logits, hence real symmetric POVMs (for qubits with two
+    answers, measurements in the X–Z plane); ``efficiency`` η < 1 makes each player's detector
+    click with probability η, a no-click being answered ``no_click``: the implemented POVM is
+    ``η M + (1 − η) δ_{a, no_click} 𝟙``.
     Initial logits and ``B`` entries are standard normal times ``init_scale``.
     """
 
-    def __init__(self, game, dim=None, state="learned", init_scale=1.0):
+    def __init__(self, game, dim=None, state="learned", init_scale=1.0, measurements="povm",
+                 efficiency=1.0, no_click=0):
         super().__init__(game)
+        self.fixed_rho = None
+        if not isinstance(state, str):
+            self.fixed_rho = as_square_matrices(state, "state", ndim=2).astype(complex)
+            check_density_matrix(self.fixed_rho, name="state")
+            D, n = self.fixed_rho.shape[0], self.n_players
+            if dim is None:
+                dim = round(D ** (1.0 / n))
+            if check_int(dim, "dim", minimum=1) ** n != D:
+                raise ValueError(f"state has dimension {D}, not dim^{n} = {dim ** n}")
+            state = "given"
+        else:
+            check_choice(state, "state (a name or a density matrix)", STATES)
         self.dim = max(self.n_answers) if dim is None else check_int(dim, "dim", minimum=1)
-        check_choice(state, "state", STATES)
         self.state = state
+        self.measurements = check_choice(measurements, "measurements", MEASUREMENTS)
+        self.efficiency = check_real_scalar(efficiency, "efficiency", 0, 1, lo_open=True)
+        if check_int(no_click, "no_click", minimum=0) >= min(self.n_answers):
+            raise ValueError(f"no_click must be an answer of every player (< "
+                             f"{min(self.n_answers)}), got {no_click}")
+        self.no_click = no_click
         self.init_scale = check_positive(init_scale, "init_scale")
         self.total_dim = self.dim ** self.n_players
         # parameters of one strategy (Python ints: nothing wraps), refused before any allocation
         self.size = 2 * (sum(q * a for q, a in zip(self.n_questions, self.n_answers))
                          * self.dim ** 2 + self.total_dim ** 2)
         check_size(self.size, "dim", f"entangled strategy (local dimension {self.dim})")
-        self.fixed_rho = None
         if state == "fixed":
             try:
                 self.fixed_rho = default_entangled_state(self.n_players, self.dim)
@@ -84,7 +110,8 @@ class Entangled(_Policy):
                 raise ValueError(f"state='fixed' is unavailable here: {exc}") from None
 
     def __repr__(self):
-        return f"Entangled(game={self.game.name!r}, dim={self.dim}, state={self.state!r})"
+        return (f"Entangled(game={self.game.name!r}, dim={self.dim}, state={self.state!r}, "
+                f"measurements={self.measurements!r}, efficiency={self.efficiency:g})")
 
     def init(self, rng, seeds):
         seeds = check_int(seeds, "seeds", minimum=1)
@@ -93,7 +120,8 @@ class Entangled(_Policy):
         d, params = self.dim, {}
         for k, (q, a) in enumerate(zip(self.n_questions, self.n_answers)):
             params[f"povm{k}_re"] = self._normal(rng, (seeds, q, a, d, d), self.init_scale)
-            params[f"povm{k}_im"] = self._normal(rng, (seeds, q, a, d, d), self.init_scale)
+            if self.measurements == "povm":
+                params[f"povm{k}_im"] = self._normal(rng, (seeds, q, a, d, d), self.init_scale)
         if self.state == "learned":
             D = self.total_dim
             params["state_re"] = self._normal(rng, (seeds, D, D), self.init_scale)
@@ -101,13 +129,24 @@ class Entangled(_Policy):
         return params
 
     def povms(self, params):
-        """One POVM family per player, shape ``(S, n_questions_k, n_answers_k, d, d)``."""
-        return [quantum_softmax(params[f"povm{k}_re"] + 1j * params[f"povm{k}_im"])
-                for k in range(self.n_players)]
+        """One POVM family per player, shape ``(S, n_questions_k, n_answers_k, d, d)`` (with
+        detection loss when ``efficiency < 1``: the measurements actually implemented)."""
+        out = []
+        for k in range(self.n_players):
+            logits = params[f"povm{k}_re"]
+            if self.measurements == "povm":
+                logits = logits + 1j * params[f"povm{k}_im"]
+            M = quantum_softmax(logits)
+            if self.efficiency < 1:
+                idle = np.zeros(np.shape(M)[1:], dtype=complex)
+                idle[:, self.no_click] = np.eye(self.dim)
+                M = self.efficiency * M + (1 - self.efficiency) * idle
+            out.append(M)
+        return out
 
     def rho(self, params):
         """The shared states, shape ``(S, D, D)``."""
-        if self.state == "fixed":
+        if self.fixed_rho is not None:
             seeds = np.shape(params["povm0_re"])[0]
             return np.broadcast_to(self.fixed_rho, (seeds,) + self.fixed_rho.shape)
         return density_matrix(params["state_re"] + 1j * params["state_im"])

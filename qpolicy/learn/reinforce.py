@@ -39,9 +39,9 @@ from autograd import make_vjp
 from qpolicy.games import NonlocalGame
 from qpolicy.learn.adam import Adam
 from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint
-from qpolicy.learn.parameterizations import POLICIES, STATES, make_policy
+from qpolicy.learn.parameterizations import MEASUREMENTS, POLICIES, STATES, make_policy
 from qpolicy.validation import (check_bool, check_choice, check_finite_real, check_int,
-                                check_positive, check_seed, check_size)
+                                check_positive, check_real_scalar, check_seed, check_size)
 
 #: Floor on probabilities inside logarithms (the entropy of a deterministic answer is 0).
 LOG_FLOOR = 1e-300
@@ -58,6 +58,10 @@ class Hyperparameters:
     entropy: float = 0.2           # α of eq. (18)-(20); 0 turns entropy regularization off
     dim: int | None = None         # entangled: local dimension (None: largest answer count)
     state: str = "learned"         # entangled: "learned" ρ = BᴴB/tr(BᴴB) or "fixed" (max. entangled)
+    #                                or a density matrix: a given resource (qpolicy.resources)
+    measurements: str = "povm"     # entangled: "povm" | "real" (real symmetric POVMs)
+    efficiency: float = 1.0        # entangled: detection efficiency η, a no-click answered no_click
+    no_click: int = 0
     shared_values: int = 4         # shared: number of shared random values λ
     init_scale: float = 1.0        # standard deviation of the initial logits
     anneal_steps: int | None = None  # None: constant α and lr (paper); else cosine decay over
@@ -74,7 +78,11 @@ class Hyperparameters:
             if isinstance(value, np.generic) and not isinstance(value, np.bool_):
                 object.__setattr__(self, field.name, value.item())
         check_choice(self.policy, "policy", tuple(POLICIES))
-        check_choice(self.state, "state", STATES)
+        if isinstance(self.state, str):        # else a density matrix, checked by the policy
+            check_choice(self.state, "state", STATES)
+        check_choice(self.measurements, "measurements", MEASUREMENTS)
+        check_real_scalar(self.efficiency, "efficiency", 0, 1, lo_open=True)
+        check_int(self.no_click, "no_click", minimum=0)
         check_int(self.seeds, "seeds", minimum=1)
         check_int(self.steps, "steps", minimum=1)
         check_int(self.batch, "batch", minimum=1)
@@ -107,7 +115,8 @@ class Hyperparameters:
         """The parameterization these hyperparameters describe, for ``game``."""
         options = {"init_scale": self.init_scale}
         if self.policy == "entangled":
-            options.update(dim=self.dim, state=self.state)
+            options.update(dim=self.dim, state=self.state, measurements=self.measurements,
+                           efficiency=self.efficiency, no_click=self.no_click)
         elif self.policy == "shared":
             options.update(shared_values=self.shared_values)
         return make_policy(game, self.policy, **options)
@@ -238,6 +247,9 @@ def train(game, *, checkpoint=None, checkpoint_every=500, resume=False, progress
         raise ValueError(f"checkpoint must be a path ending with .npz, got {checkpoint!r}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path")
+    if checkpoint is not None and not isinstance(hp.state, str):
+        raise ValueError("checkpoint needs state 'learned' or 'fixed' (a given density matrix "
+                         "is not stored in checkpoints)")
     policy = hp.make_policy(game)
     check_size(hp.seeds * (hp.batch * (2 * game.n_players + 2) + 3 * game.predicate.size),
                "seeds × batch",
