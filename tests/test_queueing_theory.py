@@ -220,7 +220,7 @@ def test_bin_means_are_conditional_means():
 
 @pytest.mark.parametrize("call, error, match", [
     (lambda: theory.frontier("quantum", 0.8, 1.0), ValueError, "kind"),
-    (lambda: theory.frontier("shared", 0.8, 1.0, bins=None), ValueError, "bins"),
+    (lambda: theory.frontier("shared", 0.8, 1.0, bins=0), ValueError, "bins"),
     (lambda: theory.frontier("shared", 1.0, 1.0), ValueError, "arrival_rate"),
     (lambda: theory.frontier("shared", 0.8, -1.0), ValueError, "service_rate"),
     (lambda: theory.frontier("entangled", 0.8, 1.0, p=[1.5]), ValueError, "p must"),
