@@ -356,7 +356,7 @@ def plot(study, rows, path):
     import matplotlib.pyplot as plt
     lam, mu = study.arrival_rate, study.service_rate
     p_all = [r["exact_p"] for r in rows] + [r["sim_p"] for r in rows]
-    p_grid = np.linspace(max(0.005, min(p_all) - 0.03), min(0.995, max(p_all) + 0.03), 25)
+    p_grid = np.linspace(max(0.005, min(p_all) - 0.03), min(0.995, max(p_all) + 0.03), 15)
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for kind, color in (("shared", "tab:blue"), ("entangled", "tab:orange")):
         f = theory.frontier(kind, lam, mu, p=p_grid)

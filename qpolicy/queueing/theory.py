@@ -519,6 +519,8 @@ def threshold_moments(threshold, above, service_rate=1.0):
     t = np.asarray(threshold, float)
     if np.any(np.isnan(t)) or np.any(t < 0):
         raise ValueError("threshold must be ≥ 0 (∞ allowed)")
+    if not np.isin(np.asarray(above), (0, 1)).all():
+        raise ValueError(f"above must be 0 or 1, got {above!r}")
     u = np.exp(-mu * t)
     tu = np.where(np.isfinite(t), t, 0.0) * u
     sign = np.where(np.asarray(above) == 1, 1.0, -1.0)
@@ -732,7 +734,7 @@ def planar_moments(Z, service_rate=1.0):
 
     Quadrature (composite Gauss–Legendre refined where ‖ZΦ(x)‖ is smallest) accurate to ~1e-13.
     """
-    Z = np.asarray(Z, float)
+    Z = _check_planar(Z)
     z0, z1 = Z[:, 0], Z[:, 1]
     n1 = float(z1 @ z1)
     center = -float(z0 @ z1) / n1 if n1 > 0 else -1.0
@@ -745,7 +747,7 @@ def planar_moments(Z, service_rate=1.0):
 
 def planar_angle(Z, x):
     """Qubit measurement angle φ(x) = ½ arg(ZΦ(x)) of a planar strategy (see :func:`entangled_exact`)."""
-    Z = np.asarray(Z, float)
+    Z = _check_planar(Z)
     z = Z[:, :1] + Z[:, 1:] * np.asarray(x, float).ravel()[None, :]
     return (0.5 * np.arctan2(z[1], z[0])).reshape(np.shape(x))
 
@@ -753,6 +755,13 @@ def planar_angle(Z, x):
 #: Starting moments V of router 2 for the see-saw (generic: classical rules are fixed points).
 SEESAW_STARTS = (((1.0, 0.5), (0.0, 0.8)), ((1.0, 0.0), (0.0, 1.0)), ((0.3, 1.0), (1.0, -0.2)),
                  ((1.0, 2.0), (0.5, 0.1)))
+
+
+def _check_planar(Z):
+    Z = as_array(Z, "Z", ndim=2, complex_ok=False)
+    if Z.shape != (2, 2) or not np.all(np.isfinite(Z)) or not np.any(Z):
+        raise ValueError(f"Z must be a finite nonzero 2×2 real matrix, got shape {Z.shape}")
+    return Z
 
 
 def _entangled_best_response(nu, C, Ec, mu, start):
