@@ -291,7 +291,8 @@ def point_rows(study, records):
                 _splitting(study, e["sim_throughput_ci"][0])
             rows.append({
                 "kind": r["kind"], "limit": r["limit"], "model": model, "seed": r["seed"],
-                "exact_p": p, "exact_throughput": e["exact_throughput"], "exact_wait": e["exact_wait"],
+                "exact_p": p, "exact_throughput": e["exact_throughput"],
+                "exact_wait": e["exact_wait"],
                 "exact_excess": excess(study, p, e["exact_wait"]),
                 "shared_frontier_excess": excess(study, p, shared[p][0]),
                 "entangled_frontier_excess": excess(study, p, entangled[p][0]),

@@ -521,6 +521,11 @@ def threshold_moments(threshold, above, service_rate=1.0):
         raise ValueError("threshold must be ≥ 0 (∞ allowed)")
     if not np.isin(np.asarray(above), (0, 1)).all():
         raise ValueError(f"above must be 0 or 1, got {above!r}")
+    return _threshold_moments(t, above, mu)
+
+
+def _threshold_moments(t, above, mu):
+    """:func:`threshold_moments` without argument checks (inner loops)."""
     u = np.exp(-mu * t)
     tu = np.where(np.isfinite(t), t, 0.0) * u
     sign = np.where(np.asarray(above) == 1, 1.0, -1.0)
@@ -537,7 +542,7 @@ def _best_threshold(w, mu):
         root = np.where(w1 != 0, -w0 / np.where(w1 != 0, w1, 1), 0.0)
     t = np.clip(root, 0.0, np.inf)
     above = np.where(w1 != 0, w1 > 0, w0 > 0).astype(int)
-    m = threshold_moments(t, above, mu)
+    m = _threshold_moments(t, above, mu)
     return np.sum(w * m, -1), t, above, m
 
 
@@ -599,18 +604,18 @@ def _shared_best_response(nu, C, Ec, mu, grid):
     router 2's is its exact best response, E[g_2(x)(w_0 + w_1 x)] maximal for w = −Q m_1.
     """
     Q = C - nu * np.diag([1.0, 0.0])
-    m1 = threshold_moments(grid, 1, mu)
+    m1 = _threshold_moments(grid, 1, mu)
     h = _best_threshold(-m1 @ Q, mu)[0]
     k = int(np.argmin(-h))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
-    psi = lambda t: -float(_best_threshold(-threshold_moments(t, 1, mu) @ Q, mu)[0])
+    psi = lambda t: -float(_best_threshold(-_threshold_moments(t, 1, mu) @ Q, mu)[0])
     candidates = [grid[k]]
     if hi > lo and np.isfinite(hi):
         res = optimize.minimize_scalar(psi, bounds=(lo, hi), method="bounded",
                                        options={"xatol": 1e-13})
         candidates.append(float(res.x))
     t1 = min(candidates, key=psi)
-    m1 = threshold_moments(t1, 1, mu)
+    m1 = _threshold_moments(t1, 1, mu)
     _, t2, above2, m2 = _best_threshold(-m1 @ Q, mu)
     return _pair_value(m1, m2, C, Ec) + (((float(t1), 1), (float(t2), int(above2))),)
 
@@ -651,7 +656,7 @@ def _shared_certificate(nu, C, Ec, vertices, mu):
 
 
 def shared_exact(p, arrival_rate=0.8, service_rate=1.0):
-    r"""Exact minimum of E[s c] at E[s] = 1 − p over shared-randomness strategies, continuous inputs.
+    r"""Exact min of E[s c] at E[s] = 1 − p over shared-randomness strategies, continuous inputs.
 
     **Theorem.**  With g_i = ±1 the routers' decisions (s = (1 + g_1 g_2)/2) and
     m_i = (E[g_i], E[g_i x_i]), every deterministic pair has
@@ -746,7 +751,7 @@ def planar_moments(Z, service_rate=1.0):
 
 
 def planar_angle(Z, x):
-    """Qubit measurement angle φ(x) = ½ arg(ZΦ(x)) of a planar strategy (see :func:`entangled_exact`)."""
+    """Qubit measurement angle φ(x) = ½ arg(ZΦ(x)) of a planar strategy (:func:`entangled_exact`)."""
     Z = _check_planar(Z)
     z = Z[:, :1] + Z[:, 1:] * np.asarray(x, float).ravel()[None, :]
     return (0.5 * np.arctan2(z[1], z[0])).reshape(np.shape(x))
