@@ -378,7 +378,7 @@ def plot(study, rows, path):
     ax.set_xlabel("baseline throughput per unit time, both servers")
     ax.set_ylabel("mean wait in excess of the communication optimum")
     ax.set_title(f"Fig. 5, {study.name} study: λ={lam:g}, μ={mu:g}, T(t)=t²", fontsize=10)
-    ax.legend(fontsize=6.5)
+    ax.legend(fontsize=6.5, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
