@@ -358,7 +358,7 @@ def plot(study, rows, path):
     lam, mu = study.arrival_rate, study.service_rate
     p_all = [r["exact_p"] for r in rows] + [r["sim_p"] for r in rows]
     p_grid = np.linspace(max(0.005, min(p_all) - 0.03), min(0.995, max(p_all) + 0.03), 15)
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    fig, ax = plt.subplots(figsize=(10, 4.8))
     for kind, color in (("shared", "tab:blue"), ("entangled", "tab:orange")):
         f = theory.frontier(kind, lam, mu, p=p_grid)
         ax.plot(f.throughput, f.excess, color=color,
@@ -378,7 +378,7 @@ def plot(study, rows, path):
     ax.set_xlabel("baseline throughput per unit time, both servers")
     ax.set_ylabel("mean wait in excess of the communication optimum")
     ax.set_title(f"Fig. 5, {study.name} study: λ={lam:g}, μ={mu:g}, T(t)=t²", fontsize=10)
-    ax.legend(fontsize=6.5, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
