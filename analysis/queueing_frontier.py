@@ -3,21 +3,24 @@ optimal strategies simulated on top, and the size of the quantum advantage.
 
 For each arrival rate λ (default 0.8 — the paper's — and 0.5), μ = 1, T(t) = t²:
 
-1. the minimum mean wait at each splitting probability p for full communication (exact,
-   continuous inputs), shared randomness (exact local-polytope optimum, ``--bins`` equiprobable
-   bins) and entanglement (XOR-game SDP, same bins), see :mod:`qpolicy.queueing.theory`;
-2. the optimal strategy of each class at a few p (threshold on c; a mixture of two deterministic
-   binned rules; Bell-state angles per bin from :func:`theory.qubit_strategy`), simulated with
-   :func:`qpolicy.queueing.simulate` (batch-means 95 % CIs);
-3. the quantum advantage: wait reduction at equal throughput (shared − entangled) and throughput
-   gain at equal wait (Θ_Q/Θ_SR − 1 at the wait cap of the shared-randomness frontier);
-4. the convergence of the binned values at p = 0.5 as the bins are refined.
+1. the minimum mean wait at each splitting probability p for full communication, shared
+   randomness and entanglement — **exact** for continuous job sizes (certified to < 1e-6, see
+   :func:`theory.shared_exact`, :func:`theory.entangled_exact`) — and, beside them, the
+   achievable values of the discretized game with ``--bins`` equiprobable bins (local-polytope
+   enumeration and XOR-game SDP), to show what binning costs;
+2. the exact optimal strategy of each class at a few p (threshold on c; threshold rule pairs;
+   planar qubit angles), simulated with :func:`qpolicy.queueing.simulate` (95 % CIs);
+3. the quantum advantage of the continuous problem and of the binned one: the largest wait
+   reduction at equal throughput (max_p of shared − entangled, refined by golden-section search)
+   and the largest throughput gain at equal wait (Θ_Q/Θ_SR − 1 where the entangled frontier
+   reaches the shared optimum's wait, found by root-finding on the frontier);
+4. the convergence of the binned values as the bins are refined, at p = 0.5 and p = 0.05.
 
 Writes ``frontier.png`` (throughput vs wait in excess of the communication optimum, as in Fig. 5),
 ``frontier_lam<λ>.json`` per rate (also the resume checkpoint) and ``summary.md`` under ``--out``.
 
 Usage:  python analysis/queueing_frontier.py [--out results/queueing] [--steps 16000000] [--quick]
-(about 10 minutes on one free core; --quick: a 20-second smoke run)
+(about 15 minutes on one free core; --quick: a one-minute smoke run)
 """
 import argparse
 import json
@@ -26,6 +29,7 @@ import tempfile
 import time
 
 import numpy as np
+from scipy import optimize
 
 from qpolicy.queueing import policies, simulate, theory
 
@@ -50,59 +54,79 @@ def write_atomic(path, write):
             os.remove(tmp)
 
 
-def optimal_policies(lam, p, bins):
-    """{kind: (policy, theoretical wait)} of each class's optimal strategy at splitting p."""
-    inner = theory.bin_edges(bins, MU)[1:-1]
-    by_bin = lambda values: (lambda x: values[np.searchsorted(inner, x, side="right")])
-    comm = theory.frontier("communication", lam, MU, p=[p], bins=None)
-    shared = theory.frontier("shared", lam, MU, p=[p], bins=bins)
-    mixture = shared.strategies[0]
-    rules = [(policies.binned_rule(inner, r1), policies.binned_rule(inner, r2))
-             for _, r1, r2 in mixture]
-    costs = theory.binned_costs(bins, lam, MU)
-    sdp, grams = theory.entangled_extra(np.array([p]), costs)
-    qubit, theta, phi = theory.qubit_strategy(costs, p, gram=grams[0], restarts=2)
-    base = theory.base_wait(lam, MU)
-    return {
-        "communication": (policies.communication(comm.strategies[0], lam, MU), comm.wait[0]),
-        "shared": (policies.shared_randomness(rules, [w for w, _, _ in mixture]), shared.wait[0]),
-        "entangled": (policies.entangled(by_bin(theta), by_bin(phi)), base + qubit),
-    }, {"sdp_wait": base + sdp[0], "qubit_wait": base + qubit,
-        "angles_router_1": theta.tolist(), "angles_router_2": phi.tolist(),
-        "shared_mixture": [(w, r1.tolist(), r2.tolist()) for w, r1, r2 in mixture],
-        "communication_threshold": comm.strategies[0]}
+def optimal_policies(lam, p):
+    """{kind: (policy, theoretical wait)} of each class's exact optimal strategy at splitting p."""
+    comm = theory.frontier("communication", lam, MU, p=[p])
+    out, info = {"communication": (policies.communication(comm.strategies[0], lam, MU),
+                                   comm.wait[0])}, {}
+    for kind in ("shared", "entangled"):
+        f = theory.frontier(kind, lam, MU, p=[p])
+        out[kind] = (theory.strategy_policy(kind, f.strategies[0]), f.wait[0])
+        info[kind] = [(w, np.asarray(pair, dtype=object).tolist() if kind == "shared"
+                       else [np.asarray(z).tolist() for z in pair]) for w, pair in f.strategies[0]]
+    return out, info
 
 
-def advantage_table(p, fronts, lam):
-    """Wait reduction at equal throughput, throughput gain at equal wait (by interpolation)."""
-    shared, ent = fronts["shared"]["wait"], fronts["entangled"]["wait"]
-    rows = []
-    for k in range(1, len(p) - 1, max(1, (len(p) - 2) // 8)):
-        cap = shared[k]                             # the wait the shared optimum reaches at p_k
-        # entangled wait decreases with p: the least p meeting the same cap
-        p_q = float(np.interp(cap, ent[::-1], p[::-1]))
-        gain = theory.throughput(p_q, lam, MU) / theory.throughput(p[k], lam, MU) - 1
-        rows.append({"p": float(p[k]), "throughput": float(theory.throughput(p[k], lam, MU)),
-                     "wait_shared": float(shared[k]), "wait_entangled": float(ent[k]),
-                     "wait_reduction": float(shared[k] - ent[k]),
-                     "excess_reduction_pct": float(100 * (shared[k] - ent[k]) /
-                                                   (shared[k] - fronts["communication"]["wait"][k])),
-                     "p_entangled_same_wait": p_q, "throughput_gain_pct": float(100 * gain)})
-    return rows
+def _exact_wait(kind, lam, p):
+    return float(theory.frontier(kind, lam, MU, p=[float(p)]).wait[0])
+
+
+def advantage(p, fronts, lam, exact):
+    """Largest wait reduction at equal throughput and throughput gain at equal wait.
+
+    Grid maxima over ``p``; for the exact frontiers refined: the wait reduction by bounded scalar
+    maximization, the throughput gain by root-finding p_Q with W_Q(p_Q) = W_SR(p) (W_Q decreases
+    in p).  On a grid (binned) p_Q is interpolated on the convex W_Q, which overestimates p_Q and
+    so underestimates the gain.
+    """
+    shared, ent = np.asarray(fronts["shared"]["wait"]), np.asarray(fronts["entangled"]["wait"])
+    inner = np.arange(1, len(p) - 1)
+    k = inner[np.argmax((shared - ent)[inner])]
+    best = {"p": float(p[k]), "wait_reduction": float(shared[k] - ent[k])}
+    if exact:
+        res = optimize.minimize_scalar(
+            lambda q: _exact_wait("entangled", lam, q) - _exact_wait("shared", lam, q),
+            bounds=(p[k - 1], p[k + 1]), method="bounded", options={"xatol": 1e-4})
+        if -res.fun > best["wait_reduction"]:
+            best = {"p": float(res.x), "wait_reduction": float(-res.fun)}
+    best["throughput"] = float(theory.throughput(best["p"], lam, MU))
+    gains = []
+    for k in inner:
+        p_q = float(np.interp(shared[k], ent[::-1], p[::-1]))
+        gains.append(theory.throughput(p_q, lam, MU) / theory.throughput(p[k], lam, MU) - 1)
+    k = inner[int(np.argmax(gains))]
+    gain = {"p_shared": float(p[k]), "wait": float(shared[k]), "gain": float(max(gains)),
+            "p_entangled": float(np.interp(shared[k], ent[::-1], p[::-1]))}
+    if exact:
+        def gain_at(q):
+            cap = _exact_wait("shared", lam, q)
+            p_q = optimize.brentq(lambda r: _exact_wait("entangled", lam, r) - cap,
+                                  max(q - 0.2, 0.0), q, xtol=1e-7)
+            return theory.throughput(p_q, lam, MU) / theory.throughput(q, lam, MU) - 1, p_q, cap
+        res = optimize.minimize_scalar(lambda q: -gain_at(q)[0], bounds=(p[k - 1], p[k + 1]),
+                                       method="bounded", options={"xatol": 1e-4})
+        g, p_q, cap = gain_at(res.x)
+        if g > gain["gain"]:
+            gain = {"p_shared": float(res.x), "wait": cap, "gain": float(g), "p_entangled": p_q}
+    gain["throughput_shared"] = float(theory.throughput(gain["p_shared"], lam, MU))
+    return {"wait": best, "throughput": gain}
 
 
 def study_rate(lam, args):
     p = np.linspace(0, 1, args.points)
     fronts = {}
-    for kind in theory.KINDS:
-        f = theory.frontier(kind, lam, MU, p=p, bins=None if kind == "communication" else args.bins)
-        fronts[kind] = {"wait": f.wait.tolist(), "excess": f.excess.tolist(),
-                        "throughput": f.throughput.tolist()}
-        progress(f"λ={lam}: {kind} frontier on {len(p)} points done")
-    fronts = {k: {kk: np.array(vv) for kk, vv in v.items()} for k, v in fronts.items()}
+    for kind, bins in (("communication", None), ("shared", None), ("entangled", None),
+                       ("shared", args.bins), ("entangled", args.bins)):
+        f = theory.frontier(kind, lam, MU, p=p, bins=bins)
+        key = kind if bins is None else f"{kind}_binned"
+        fronts[key] = {"wait": f.wait.tolist(), "excess": f.excess.tolist(),
+                       "throughput": f.throughput.tolist()}
+        if f.lower is not None:
+            fronts[key]["certified_gap"] = float(np.max(f.details["gap"]))
+        progress(f"λ={lam}: {kind} frontier ({f.label}) on {len(p)} points done")
     simulated = []
     for k, p_sim in enumerate(args.sim_p):
-        pols, info = optimal_policies(lam, p_sim, args.bins)
+        pols, info = optimal_policies(lam, p_sim)
         comm_wait = pols["communication"][1]
         for kind, (policy, wait) in pols.items():
             st = simulate(policy, arrival_rate=lam, service_rate=MU, steps=args.steps,
@@ -111,7 +135,8 @@ def study_rate(lam, args):
                               "theory_excess": float(wait - comm_wait),
                               "sim_wait": st.mean_wait, "sim_wait_ci": st.mean_wait_ci,
                               "sim_excess": st.mean_wait - comm_wait,
-                              "sim_throughput": st.throughput, "sim_throughput_ci": st.throughput_ci,
+                              "sim_throughput": st.throughput,
+                              "sim_throughput_ci": st.throughput_ci,
                               "sim_split": st.split_fraction,
                               "theory_throughput": float(theory.throughput(p_sim, lam, MU))})
             inside = st.mean_wait_ci[0] <= wait <= st.mean_wait_ci[1]
@@ -120,19 +145,20 @@ def study_rate(lam, args):
                      f"{'' if inside else '  (theory outside CI)'}")
         simulated[-1]["strategies"] = info
     convergence = []
-    for bins in args.convergence_bins:
-        row = {"bins": bins}
-        for kind in ("shared", "entangled"):
-            row[kind] = float(theory.frontier(kind, lam, MU, p=[0.5], bins=bins).wait[0])
-        convergence.append(row)
-        progress(f"λ={lam}: bins={bins}: wait at p=0.5 shared {row['shared']:.5f}, "
-                 f"entangled {row['entangled']:.5f}")
+    for p_conv in (0.5, 0.05):
+        for bins in list(args.convergence_bins) + [None]:
+            row = {"p": p_conv, "bins": bins}
+            for kind in ("shared", "entangled"):
+                row[kind] = float(theory.frontier(kind, lam, MU, p=[p_conv], bins=bins).wait[0])
+            convergence.append(row)
+            progress(f"λ={lam}: p={p_conv} bins={bins}: wait shared {row['shared']:.5f}, "
+                     f"entangled {row['entangled']:.5f}")
+    binned = {kind: fronts[f"{kind}_binned"] for kind in ("shared", "entangled")}
     return {"arrival_rate": lam, "service_rate": MU, "bins": args.bins, "p": p.tolist(),
-            "frontiers": {k: {kk: vv.tolist() for kk, vv in v.items()} for k, v in fronts.items()},
-            "simulated": simulated, "advantage": advantage_table(p, fronts, lam),
-            "convergence": convergence,
-            "continuous_communication_wait_at_half": float(
-                theory.frontier("communication", lam, MU, p=[0.5], bins=None).wait[0])}
+            "frontiers": fronts, "simulated": simulated,
+            "advantage": advantage(p, fronts, lam, exact=True),
+            "advantage_binned": advantage(p, binned, lam, exact=False),
+            "convergence": convergence}
 
 
 def plot(results, path):
@@ -142,26 +168,31 @@ def plot(results, path):
     fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4.5), squeeze=False)
     colors = {"communication": "k", "shared": "tab:blue", "entangled": "tab:orange"}
     for ax, res in zip(axes[0], results):
-        for kind in theory.KINDS:
-            f = res["frontiers"][kind]
+        for key, f in res["frontiers"].items():
+            kind = key.replace("_binned", "")
+            binned = key.endswith("_binned")
             label = {"communication": "full communication (0 by definition)",
-                     "shared": f"shared randomness ({res['bins']} bins, exact LP)",
-                     "entangled": f"entanglement ({res['bins']} bins, SDP)"}[kind]
-            ax.plot(f["throughput"], f["excess"], color=colors[kind], label=label)
+                     "shared": "shared randomness", "entangled": "entanglement"}[kind]
+            label += f", {res['bins']}-bin game (achievable)" if binned else \
+                ("" if kind == "communication" else ", exact optimum")
+            ax.plot(f["throughput"], f["excess"], color=colors[kind], ls="--" if binned else "-",
+                    lw=1 if binned else 1.6, label=label)
         for kind in theory.KINDS:
             pts = [s for s in res["simulated"] if s["kind"] == kind]
+            if not pts:
+                continue
             x = [s["sim_throughput"] for s in pts]
             y = [s["sim_excess"] for s in pts]
             xerr = np.abs(np.array([s["sim_throughput_ci"] for s in pts]).T - x)
             yerr = np.abs(np.array([s["sim_wait_ci"] for s in pts]).T - np.array(
                 [s["sim_wait"] for s in pts]))
             ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", ms=4, color=colors[kind],
-                        capsize=2, label=f"{kind} optimum, simulated (95% CI)")
+                        capsize=2, label=f"{kind} exact optimum, simulated (95% CI)")
         ax.set_xlabel("baseline throughput per unit time (both servers)")
         ax.set_ylabel("wait in excess of the full-communication optimum")
         ax.set_title(f"λ = {res['arrival_rate']}, μ = 1, T(t) = t²")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6.5)
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=130, format="png"))
     plt.close(fig)
@@ -170,22 +201,24 @@ def plot(results, path):
 def summary_markdown(results):
     lines = ["# Queueing frontiers (μ = 1, T(t) = t²)", ""]
     for res in results:
-        lam = res["arrival_rate"]
+        lam, bins = res["arrival_rate"], res["bins"]
         lines += [f"## λ = {lam}", "",
-                  f"Wait at p = 0.5: communication {res['continuous_communication_wait_at_half']:.4f}"
-                  " (continuous inputs); binned values by number of bins:", "",
-                  "| bins | shared randomness | entanglement |", "|---:|---:|---:|"]
-        lines += [f"| {r['bins']} | {r['shared']:.5f} | {r['entangled']:.5f} |"
-                  for r in res["convergence"]]
-        lines += ["", "Quantum advantage (entangled vs shared randomness, "
-                  f"{res['bins']} bins):", "",
-                  "| p | throughput | wait SR | wait Q | wait reduction | of SR excess | "
-                  "throughput gain at SR's wait |", "|---:|---:|---:|---:|---:|---:|---:|"]
-        lines += [f"| {r['p']:.3f} | {r['throughput']:.4f} | {r['wait_shared']:.4f} | "
-                  f"{r['wait_entangled']:.4f} | {r['wait_reduction']:.4f} | "
-                  f"{r['excess_reduction_pct']:.1f} % | {r['throughput_gain_pct']:.2f} % |"
-                  for r in res["advantage"]]
-        lines += ["", "Optimal strategies simulated:", "",
+                  "Quantum advantage, continuous job sizes (exact frontiers) and the "
+                  f"{bins}-bin discretized game:", "",
+                  "| problem | largest wait reduction at equal throughput (at p, Θ) | "
+                  "largest throughput gain at equal wait (SR p → Q p, wait) |", "|---|---|---|"]
+        gap = max(res["frontiers"][k]["certified_gap"] for k in ("shared", "entangled"))
+        for name, adv in ((f"continuous (exact, certified gap {gap:.0e})", res["advantage"]),
+                          (f"{bins} bins (achievable values)", res["advantage_binned"])):
+            w, t = adv["wait"], adv["throughput"]
+            lines.append(f"| {name} | {w['wait_reduction']:.4f} (p = {w['p']:.3f}, "
+                         f"Θ = {w['throughput']:.4f}) | {100 * t['gain']:.2f} % "
+                         f"({t['p_shared']:.3f} → {t['p_entangled']:.3f}, W = {t['wait']:.4f}) |")
+        lines += ["", "Optimal waits as the bins are refined (bins = exact: continuous sizes):",
+                  "", "| p | bins | shared randomness | entanglement |", "|---:|---:|---:|---:|"]
+        lines += [f"| {r['p']} | {r['bins'] if r['bins'] else 'exact'} | {r['shared']:.5f} | "
+                  f"{r['entangled']:.5f} |" for r in res["convergence"]]
+        lines += ["", "Exact optimal strategies simulated:", "",
                   "| p | class | theory wait | simulated wait (95% CI) | simulated throughput |",
                   "|---:|---|---:|---|---:|"]
         lines += [f"| {s['p']} | {s['kind']} | {s['theory_wait']:.4f} | {s['sim_wait']:.4f} "
@@ -200,19 +233,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/queueing", help="output folder")
     parser.add_argument("--rates", type=float, nargs="+", default=[0.8, 0.5])
-    parser.add_argument("--bins", type=int, default=12, help="input bins per router")
+    parser.add_argument("--bins", type=int, default=20,
+                        help="input bins per router of the discretized game shown beside")
     parser.add_argument("--points", type=int, default=41, help="p grid points")
     parser.add_argument("--sim-p", type=float, nargs="+", default=[0.25, 0.5, 0.75])
     parser.add_argument("--steps", type=int, default=16_000_000,
                         help="simulated arrivals per point (after warm-up)")
     parser.add_argument("--n-envs", type=int, default=4096, help="parallel copies per simulation")
-    parser.add_argument("--convergence-bins", type=int, nargs="+", default=[3, 6, 12, 16])
+    parser.add_argument("--convergence-bins", type=int, nargs="+", default=[4, 8, 12, 16, 20])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="reuse finished rates in --out")
     parser.add_argument("--quick", action="store_true", help="small run for a smoke test")
     args = parser.parse_args(argv)
     if args.quick:
-        args.points, args.steps, args.sim_p, args.convergence_bins = 11, 50_000, [0.5], [3, 6]
+        args.points, args.steps, args.sim_p, args.convergence_bins = 11, 50_000, [0.5], [4, 8]
         args.n_envs = 256
         args.bins = min(args.bins, 6)
     os.makedirs(args.out, exist_ok=True)

@@ -96,13 +96,31 @@ def test_entangled_policy_is_the_born_rule_on_a_bell_state():
     assert abs(np.mean(actions[:, 0] == actions[:, 1]) - s.mean()) < 4 * 0.5 / np.sqrt(len(x))
 
 
-@pytest.mark.parametrize("lam, expected", [(0.5, (1.160, 1.240, 1.219)),
-                                           (0.8, (4.269, 4.470, 4.405))])
-def test_frontier_values_of_the_notes_at_12_bins(lam, expected):
+@pytest.mark.parametrize("lam", [0.5, 0.8])
+def test_frontier_values_at_p_half_against_closed_forms_and_second_methods(lam):
+    """p = 0.5.  Shared randomness: one router constant, the other splitting at the median ln 2
+    (a 12-bin edge), E[sc] = A·E[x]·E[x; x ≤ ln 2] + (E[x]·½ + E[x; x ≤ ln 2])/4 by hand, with
+    E[x; x ≤ ln 2] = 1 − (1 + ln 2)/2 — equal to the exact and the 12-bin optimum.
+    Communication: brute force over 1500² cells.  Entanglement, 12 bins: the SDP equals the
+    SLSQP qubit optimum, lies between the exact entangled and the 12-bin shared value."""
+    A = lam / (2 * (1 - lam / MU))
+    e_low = 1 - (1 + np.log(2)) / 2
+    closed = theory.base_wait(lam, MU) + A * 1.0 * e_low + (0.5 + e_low) / 4
+    for bins in (None, 12):
+        assert theory.frontier("shared", lam, MU, p=[0.5], bins=bins).wait[0] == \
+            pytest.approx(closed, abs=1e-9)
+    m = theory.bin_means(1500, MU)
+    c = np.sort(theory.pair_cost(m[:, None], m[None, :], lam, MU).ravel())
     comm = theory.frontier("communication", lam, MU, p=[0.5], bins=None).wait[0]
-    shared = theory.frontier("shared", lam, MU, p=[0.5], bins=12).wait[0]
-    ent = theory.frontier("entangled", lam, MU, p=[0.5], bins=12).wait[0]
-    np.testing.assert_allclose([comm, shared, ent], expected, atol=5e-4)
+    assert comm == pytest.approx(theory.base_wait(lam, MU) + c[: c.size // 2].sum() / c.size,
+                                 abs=2e-3)
+    costs = theory.binned_costs(12, lam, MU)
+    sdp, grams = theory.entangled_extra(np.array([0.5]), costs)
+    qubit, _, _ = theory.qubit_strategy(costs, 0.5, gram=grams[0], restarts=0)
+    assert qubit == pytest.approx(sdp[0], abs=1e-5)
+    ent12 = theory.base_wait(lam, MU) + sdp[0]
+    exact = theory.frontier("entangled", lam, MU, p=[0.5])
+    assert exact.lower[0] <= ent12 + 1e-6 and ent12 < closed - 1e-3
 
 
 @pytest.mark.parametrize("lam", [0.5, 0.8])
@@ -186,24 +204,27 @@ def optimal_qubit_policy(lam, n, p):
     return value, policy
 
 
-def test_optimal_qubit_strategy_simulated():
-    lam, n, p = 0.5, 6, 0.5
-    value, policy = optimal_qubit_policy(lam, n, p)
-    st = simulate(policy, arrival_rate=lam, seed=2, confidence=CONFIDENCE, **SIM)
-    assert_in_ci(theory.base_wait(lam, MU) + value[0], st.mean_wait, st.mean_wait_ci, "qubit")
-    assert abs(st.split_fraction - p) < 0.01
-
-
 def test_excess_wait_and_inverse_throughput():
+    """Inverse throughput against the closed form Θ = 8(1−ρ)/(λ(1+p)) written out; excess_wait of
+    the exact SR frontier at the review's threshold rule (a = 3.85, optimal there): its wait by
+    2-D quadrature minus the communication optimum by brute force over 1500² cells."""
+    from scipy import integrate
     lam = 0.8
     p = np.array([0.2, 0.6])
-    theta = theory.throughput(p, lam, MU)
-    np.testing.assert_allclose(theory.splitting_for_throughput(theta, lam, MU), p)
-    ex = theory.excess_wait(theta, "entangled", lam, MU, bins=6)
-    f = theory.frontier("entangled", lam, MU, p=p, bins=6)
-    comm = theory.frontier("communication", lam, MU, p=p, bins=None)
-    np.testing.assert_allclose(ex, f.wait - comm.wait, atol=1e-12)
-    assert np.all(ex > 0)
+    theta = 8 * (1 - lam / MU) / (lam * (1 + p))
+    np.testing.assert_allclose(theory.throughput(p, lam, MU), theta, rtol=1e-14)
+    np.testing.assert_allclose(theory.splitting_for_throughput(theta, lam, MU), p, rtol=1e-12)
+    a = 3.85
+    same = np.exp(-2 * a) + (1 - np.exp(-a)) ** 2
+    f = lambda y, x: theory.pair_cost(x, y, lam, MU) * np.exp(-x - y)
+    cost = (integrate.dblquad(f, 0, a, 0, a, epsabs=1e-11)[0]
+            + integrate.dblquad(f, a, 60, a, 60, epsabs=1e-11)[0])
+    m = theory.bin_means(1500, MU)
+    c = np.sort(theory.pair_cost(m[:, None], m[None, :], lam, MU).ravel())
+    comm = c[: int(round(same * c.size))].sum() / c.size
+    ex = theory.excess_wait(theory.throughput(1 - same, lam, MU), "shared", lam, MU)
+    assert ex == pytest.approx(cost - comm, abs=2e-3)
+    assert ex == pytest.approx(0.238, abs=5e-4)
 
 
 def test_bin_means_are_conditional_means():
@@ -220,7 +241,7 @@ def test_bin_means_are_conditional_means():
 
 @pytest.mark.parametrize("call, error, match", [
     (lambda: theory.frontier("quantum", 0.8, 1.0), ValueError, "kind"),
-    (lambda: theory.frontier("shared", 0.8, 1.0, bins=None), ValueError, "bins"),
+    (lambda: theory.frontier("shared", 0.8, 1.0, bins=0), ValueError, "bins"),
     (lambda: theory.frontier("shared", 1.0, 1.0), ValueError, "arrival_rate"),
     (lambda: theory.frontier("shared", 0.8, -1.0), ValueError, "service_rate"),
     (lambda: theory.frontier("entangled", 0.8, 1.0, p=[1.5]), ValueError, "p must"),

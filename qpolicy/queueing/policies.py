@@ -157,3 +157,26 @@ def bell_povms(angles):
     kets = np.stack([np.stack([np.cos(theta), np.sin(theta)], -1),
                      np.stack([-np.sin(theta), np.cos(theta)], -1)], axis=1)   # (m, 2, 2)
     return np.einsum("mai,maj->maij", kets, kets).astype(np.complex128)
+
+
+def mixture(components, weights):
+    """Shared randomness over policies: each pair uses ``components[k]`` with prob. ``weights[k]``.
+
+    ``components``: policies ``(x, rng) -> actions`` (e.g. :func:`entangled` ones, as returned in
+    the strategies of the exact entangled frontier).
+    """
+    if not components or not all(callable(c) for c in components):
+        raise ValueError("components must be a non-empty list of policies")
+    weights = check_probabilities(weights, "weights")
+    if len(weights) != len(components):
+        raise ValueError(f"weights must have one entry per component ({len(components)}), "
+                         f"got {len(weights)}")
+
+    def policy(x, rng):
+        pick = rng.choice(len(components), size=len(x), p=weights)
+        actions = np.empty((len(x), 2), dtype=np.int8)
+        for k, component in enumerate(components):
+            rows = pick == k
+            actions[rows] = component(x[rows], rng)
+        return actions
+    return policy
