@@ -34,6 +34,13 @@ class Bound:
     solver used and the status it reported (None for exact enumeration); ``level``: NPA level;
     ``strategy``: an object achieving (lower bounds) or certifying the value; ``moment_matrix``:
     NPA's; ``seconds``: wall time including the build of the problem.
+
+    ``upper`` / ``lower``: the *proved* upper / lower bound this result establishes, or None when
+    it proves none.  An upper bound is rigorous (a dual certificate re-checked in floating point
+    and rounded outward), a lower bound the re-evaluated value of an explicit strategy; a
+    solver's raw number is never put here (it stays in ``details``).  For an NPA result
+    ``upper == value``.  When both are set, ``lower <= upper`` is checked on construction
+    (``ValueError`` otherwise), so a result cannot contradict itself.
     """
     value: float
     kind: str
@@ -44,6 +51,12 @@ class Bound:
     moment_matrix: Optional[np.ndarray] = None
     seconds: float = 0.0
     details: dict = field(default_factory=dict)
+    upper: Optional[float] = None
+    lower: Optional[float] = None
+
+    def __post_init__(self):
+        if self.upper is not None and self.lower is not None and self.lower > self.upper:
+            raise ValueError(f"Bound has lower = {self.lower!r} > upper = {self.upper!r}")
 
     def __float__(self):
         return float(self.value)
@@ -65,3 +78,18 @@ def solve(problem, solver=None, what="problem", **solver_options):
     if problem.status not in _OK:
         raise SolverError(f"{solver} did not solve the {what}", problem.status)
     return float(problem.value), solver, problem.status, seconds
+
+
+#: Relative slack added by :func:`round_up` for the floating-point rounding of a certificate's
+#: arithmetic (sums and an eigenvalue of matrices whose entries are of size ``scale``).
+ROUNDING_SLACK = 64 * np.finfo(float).eps
+
+
+def round_up(x, scale=1.0):
+    """``x`` rounded outward (up): ``x + ROUNDING_SLACK·(|x| + scale)``, then the next float.
+
+    Use on a rigorous upper bound computed in floating point; ``scale`` is the size of the
+    terms that were summed (e.g. ``N·max|Z|`` for a trace bound).  NaN propagates.
+    """
+    x = float(x)
+    return float(np.nextafter(x + ROUNDING_SLACK * (abs(x) + abs(float(scale))), np.inf))
