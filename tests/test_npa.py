@@ -9,7 +9,8 @@ import pytest
 
 import qpolicy as qp
 from qpolicy import games
-from qpolicy.bounds.npa import dual_bound, in_npa, npa_relaxation, npa_upper_bound
+from qpolicy.bounds.npa import (dual_bound, in_npa, npa_relaxation, npa_upper_bound,
+                                predicted_size)
 from qpolicy.bounds.results import SolverError
 from qpolicy.policies import pr_box
 
@@ -296,10 +297,16 @@ def test_cube_see_saw_table_is_in_npa_at_local_level_one():
 
 # -- errors ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("level", [0, -1, "3+AB", "one", True, 1.5, None])
+@pytest.mark.parametrize("level", [0, -1, "one", True, 1.5, None, "1+", "+AB", "1+A1",
+                                   "0+AB", [], ["AB"], [1, 2.5]])
 def test_unknown_levels_are_rejected(level):
     with pytest.raises(ValueError, match="level"):
         npa_upper_bound(games.chsh(), level=level)
+
+
+def test_a_term_naming_a_missing_player_is_rejected():
+    with pytest.raises(ValueError, match="'ABC' names a player beyond the 2 players"):
+        npa_relaxation((2, 2), (2, 2), "1+AB+ABC")
 
 
 def test_bad_arguments():
@@ -321,3 +328,99 @@ def test_solver_failure_raises_with_status():
     with pytest.raises(SolverError) as info:
         npa_upper_bound(games.tetra(), level=1, solver="CLARABEL", max_iter=2)
     assert info.value.status not in (None, "optimal")
+
+
+# -- levels as users write them; refusing before building ------------------------------------------
+
+def _brute_force_monomials(n_answers, n_questions, max_lengths, total=None):
+    """Every nonzero reduced product with at most ``max_lengths[k]`` projectors of player k (and
+    at most ``total`` in all), by multiplying out every sequence of projectors: the
+    definition, independent of the per-length generator."""
+    ops = [(k, x, a) for k in range(len(n_answers)) for x in range(n_questions[k])
+           for a in range(n_answers[k] - 1)]
+    words = set()
+    longest = sum(max_lengths) if total is None else total
+    for length in range(longest + 1):
+        for seq in itertools.product(ops, repeat=length):
+            parts = [[op for op in seq if op[0] == k] for k in range(len(n_answers))]
+            if any(len(p) > m for p, m in zip(parts, max_lengths)):
+                continue
+            reduced = []
+            for part in parts:
+                out = []
+                for op in part:
+                    if out and out[-1][1] == op[1]:
+                        if out[-1] != op:
+                            out = None
+                            break
+                        continue
+                    out.append(op)
+                if out is None:
+                    break
+                reduced.extend(out)
+            else:
+                words.add(tuple(reduced))
+    return words
+
+
+@pytest.mark.parametrize("n_answers, n_questions, level", [
+    ((2, 2), (2, 2), 3), ((3, 2), (2, 3), 2), ((2, 2, 2), (2, 2, 2), 2), ((3, 3), (2, 2), 2)])
+def test_integer_levels_are_every_product_of_at_most_k_projectors(n_answers, n_questions, level):
+    relaxation = npa_relaxation(n_answers, n_questions, level)
+    expected = _brute_force_monomials(n_answers, n_questions, [level] * len(n_answers), level)
+    words = set(relaxation.monomials)
+    assert expected <= words and len(words) == len(relaxation.monomials)
+    assert len(words - expected) == relaxation.extra_monomials
+    lower, upper = predicted_size(n_answers, n_questions, level)
+    assert lower <= len(words) <= upper
+    if len(n_answers) == 2:
+        assert lower == len(words)                       # exact for two players
+
+
+def test_intermediate_levels_follow_the_letters():
+    # "1+AB+AAB" (CHSH sizes): level 1, every A·B, and every (A·A)·B — the literal reading
+    # (toqito, ncpol2sdpa), checked against multiplying out all products with ≤ 2 A's, ≤ 1 B
+    relaxation = npa_relaxation((2, 2), (2, 2), "1+AB+AAB")
+    aab = _brute_force_monomials((2, 2), (2, 2), [2, 1])
+    aa_alone = {w for w in aab if len(w) == 2 and w[0][0] == w[1][0] == 0}
+    assert set(relaxation.monomials) == aab - aa_alone
+    assert relaxation.level == "1+AB+AAB"
+    # three players: "1+AB+ABC" has A·B and A·B·C but not A·C nor B·C alone
+    three = set(npa_relaxation((2, 2, 2), (2, 2, 2), "1+AB+ABC").monomials)
+    assert ((0, 0, 0), (2, 0, 0)) not in three and ((0, 0, 0), (1, 0, 0), (2, 0, 0)) in three
+    # and the alias "1+AB" keeps meaning every product of ≤ 1 projector per player
+    assert len(npa_relaxation((2, 2, 2), (2, 2, 2), "1+AB").monomials) == 3 ** 3
+    # a list of parts is the same level; letters may come in any order or case
+    assert npa_relaxation((2, 2), (2, 2), [1, "AB", "aba"]).level == "1+AB+AAB"
+
+
+def test_extra_words_are_added_as_monomials():
+    base = npa_relaxation((2, 2), (3, 3), "1+AB")
+    word = [(0, 0, 0), (0, 1, 0), (1, 2, 0)]                    # A_{0|0} A_{0|1} B_{0|2}
+    extra = npa_relaxation((2, 2), (3, 3), "1+AB", extra_words=[word])
+    assert len(extra.monomials) == len(base.monomials) + 1 and tuple(word) in extra.monomials
+    with pytest.raises(ValueError, match="zero"):
+        npa_relaxation((3, 2), (3, 3), 1, extra_words=[[(0, 0, 0), (0, 0, 1)]])
+    with pytest.raises(ValueError, match="out of range"):
+        npa_relaxation((2, 2), (3, 3), 1, extra_words=[[(0, 0, 1)]])   # last answer: no operator
+    with pytest.raises(TypeError, match="extra_words"):
+        npa_relaxation((2, 2), (3, 3), 1, extra_words="AB")
+
+
+def test_oversized_requests_are_refused_from_a_count_before_any_word_is_built():
+    # each of these enumerated words for minutes or ran out of memory before the size check
+    with pytest.raises(ValueError, match=r"would have 313 monomials.*MAX_MOMENT_SIZE"):
+        npa_upper_bound(games.chsh(), level=12)
+    with pytest.raises(ValueError, match=r"would have 841 monomials"):
+        npa_upper_bound(games.chsh(), level=20)
+    with pytest.raises(ValueError, match="at level '1000'"):
+        npa_relaxation((2, 2), (2, 2), 1000)
+    many_questions = games.NonlocalGame(np.ones((2, 2, 300, 300)), np.full((300, 300), 1 / 9e4))
+    c = [1, 300, 300 * 299, 300 * 299 ** 2]      # reduced words of one player by length
+    count = sum(c[i] * c[j] for i in range(4) for j in range(4) if i + j <= 3)
+    with pytest.raises(ValueError, match=rf"would have {count} monomials.*'1\+AB'"):
+        npa_upper_bound(many_questions, level=3)
+    with pytest.raises(ValueError, match=r"at least 59049 monomials"):      # 3^10 per half
+        npa_relaxation((2,) * 20, (2,) * 20, 1)
+    # the counts are exact: CHSH at level k has 1 + 4k + 4·k(k−1)/2 monomials
+    assert predicted_size((2, 2), (2, 2), 12) == (313, 313)

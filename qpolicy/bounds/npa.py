@@ -89,7 +89,8 @@ from qpolicy.games import check_table
 from qpolicy.validation import as_array, check_positive
 
 __all__ = ["npa_upper_bound", "in_npa", "npa_relaxation", "NPARelaxation", "question_blocks",
-           "dual_bound", "IN_NPA_ATOL"]
+           "dual_bound", "IN_NPA_ATOL", "NPALevel", "parse_level", "predicted_size",
+           "MAX_MOMENT_SIZE"]
 
 #: With ``solver=None``, moment matrices larger than this go to SCS instead of Clarabel.
 #: Clarabel's interior point factorizes a dense block of size N(N+1)/2 per iteration: measured
@@ -110,10 +111,13 @@ CLARABEL_RETRY = {"direct_solve_method": "qdldl"}
 #: ``in_npa`` accepts a table when the smallest shift ``t`` with ``Γ + t·I ⪰ 0`` is at most this.
 IN_NPA_ATOL = 1e-6
 
-#: Largest moment matrix (monomials) any NPA SDP is attempted for: SCS's per-iteration N×N
-#: eigendecomposition and the N(N+1)/2-entry cone make larger problems hours-long.  Larger
-#: requests raise ``ValueError`` before anything is built.
-MAX_MOMENT_SIZE = 1000
+#: Largest moment matrix (monomials) any NPA SDP is attempted for.  The largest SDP measured to
+#: finish here is the Cube's joint 289-monomial membership SDP (SCS, 72–121 s on 2 shared
+#: cores); SCS's cost per iteration grows as N³ (an N×N eigendecomposition), so CHSH at level
+#: 12 (313 monomials) or 20 (841) would take far longer for nothing (CHSH is tight at level 1).
+#: Larger requests raise ``ValueError`` from a combinatorial count (:func:`predicted_size`)
+#: before any word is enumerated.
+MAX_MOMENT_SIZE = 300
 
 #: Interior-point solvers (Clarabel, ...) factorize a dense block of the PSD cone's dimension
 #: N(N+1)/2 per iteration: about 8·(N(N+1)/2)² bytes.  Above this estimate they are refused with a
@@ -145,16 +149,120 @@ def _reduce_party_word(ops, question_of):
     return tuple(out)
 
 
-def _parse_level(level):
-    if isinstance(level, str):
-        text = level.strip().upper().replace(" ", "")
-        if text == "1+AB":
-            return "1+AB"
-        if text.isdigit() and int(text) >= 1:
-            return int(text)
-    elif isinstance(level, (int, np.integer)) and not isinstance(level, bool) and level >= 1:
-        return int(level)
-    raise ValueError(f"level must be a positive integer or '1+AB', got {level!r}")
+@dataclass(frozen=True)
+class NPALevel:
+    """A parsed NPA level: words of total length ≤ ``base``, plus the ``terms``.
+
+    ``terms``: letter strings such as ``"AB"`` or ``"AAB"`` (letter ``A`` is player 0, ``B``
+    player 1, ...); a term stands for the products with, for each player, a reduced word of
+    length 1 to (number of its letters) — ``"AAB"``: a product of two of A's projectors times
+    one of B's, as toqito and ncpol2sdpa read it.  ``local``: the level ``"1+AB"``, which means
+    *every* product of at most one projector per player, for any number of players (with two
+    players, the same as the literal reading).  ``name``: the canonical text.
+    """
+    name: str
+    base: int
+    terms: tuple = ()
+    local: bool = False
+
+
+def parse_level(level):
+    """An :class:`NPALevel` from ``1``, ``2``, ... , ``"1+AB"``, ``"1+AB+AAB"``, ``"2+ABB"``,
+    or a list of such parts (``[1, "AB", "AAB"]``).  Raises ``ValueError`` naming ``level``."""
+    if isinstance(level, NPALevel):
+        return level
+    if isinstance(level, (list, tuple)):
+        if not level or not all(isinstance(part, (str, int, np.integer))
+                                and not isinstance(part, bool) for part in level):
+            raise ValueError(f"level as a list must hold a base level and letter terms, e.g. "
+                             f"[1, 'AB', 'AAB'], got {level!r}")
+        level = "+".join(str(part) for part in level)
+    if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
+        if level >= 1:
+            return NPALevel(name=str(int(level)), base=int(level))
+    elif isinstance(level, str):
+        parts = level.strip().upper().replace(" ", "").split("+")
+        if parts[0].isdigit() and int(parts[0]) >= 1 and all(
+                part and part.isalpha() and part.isascii() for part in parts[1:]):
+            terms = tuple(dict.fromkeys("".join(sorted(part)) for part in parts[1:]))
+            name = "+".join([str(int(parts[0]))] + list(terms))
+            return NPALevel(name=name, base=int(parts[0]), terms=terms, local=name == "1+AB")
+    raise ValueError(f"level must be a positive integer or a string such as '1+AB' or "
+                     f"'1+AB+AAB' (a base level, then products named by player letters), "
+                     f"got {level!r}")
+
+
+def _words_per_length(n_answers, n_questions):
+    """Number of nonzero reduced words of length ℓ of one party (exact integers): 1 for ℓ = 0,
+    ``q(m−1)·((q−1)(m−1))^(ℓ−1)`` after (consecutive projectors of one question multiply to
+    one of them or to zero, so a reduced word changes question at every step)."""
+    r, s = n_questions * (n_answers - 1), (n_questions - 1) * (n_answers - 1)
+    return lambda length: 1 if length == 0 else r * s ** (length - 1)
+
+
+def _length_sets(npa_level, n):
+    """The monomial set as a list of *shapes*: each shape is a list (one per player) of the
+    allowed lengths of that player's sub-word; the set is the union over shapes of all words
+    whose sub-word lengths lie in them, intersected with total length ≤ ``base`` for the first
+    shape only (flagged by the returned ``limit``)."""
+    shapes = [("base", [range(npa_level.base + 1)] * n, npa_level.base)]
+    if npa_level.local:
+        shapes.append(("local", [range(2)] * n, None))
+    for term in npa_level.terms:
+        counts = [term.count(chr(ord("A") + k)) for k in range(n)]
+        if sum(counts) != len(term):
+            raise ValueError(f"level {npa_level.name!r}: term {term!r} names a player beyond "
+                             f"the {n} players (letters A..{chr(ord('A') + n - 1)})")
+        shapes.append((term, [range(1, c + 1) if c else range(1) for c in counts], None))
+    half = n // 2
+    shapes.append(("cover", [range(2) if k < half else range(1) for k in range(n)], None))
+    shapes.append(("cover", [range(1) if k < half else range(2) for k in range(n)], None))
+    return shapes
+
+
+def _shape_size(counters, lengths, limit):
+    """Number of words of one shape (exact integer), by a truncated polynomial product."""
+    poly = {0: 1}
+    for count, allowed in zip(counters, lengths):
+        new = {}
+        for total, ways in poly.items():
+            for length in allowed:
+                if limit is not None and total + length > limit:
+                    break
+                c = count(length)
+                if c:
+                    new[total + length] = new.get(total + length, 0) + ways * c
+        poly = new
+    return sum(poly.values())
+
+
+def predicted_size(n_answers, n_questions, level=1, extra_words=()):
+    """Number of monomials of the NPA moment matrix, from counting alone (nothing is built).
+
+    The monomial set is a union of parts (the words of length ≤ base, each letter term, the
+    products that express n-body terms, ``extra_words``); each part is counted exactly from
+    the per-party counts of reduced words, parts contained in another are dropped, and
+    ``(lower, upper)`` = (largest part, sum of parts) bracket the union — equal when one part
+    contains the others (integer levels and ``"1+AB"`` for two players).  Used to refuse
+    problems above :data:`MAX_MOMENT_SIZE` in microseconds instead of enumerating words.
+    """
+    n_answers, n_questions = _check_sizes(n_answers, "n_answers"), _check_sizes(n_questions,
+                                                                                 "n_questions")
+    npa_level = parse_level(level)
+    counters = [_words_per_length(m, q) for m, q in zip(n_answers, n_questions)]
+    shapes = _length_sets(npa_level, len(n_answers))
+
+    def inside(small, big):           # every word of shape `small` is one of shape `big`
+        (_, lengths_s, limit_s), (_, lengths_b, limit_b) = small, big
+        return (all(set(s) <= set(b) for s, b in zip(lengths_s, lengths_b))
+                and (limit_b is None or sum(max(s) for s in lengths_s) <= limit_b))
+
+    kept = [s for i, s in enumerate(shapes)
+            if not any(inside(s, t) and (not inside(t, s) or j < i)
+                       for j, t in enumerate(shapes) if j != i)]
+    sizes = [_shape_size(counters, lengths, limit) for _, lengths, limit in kept]
+    return max(sizes), sum(sizes) + len(extra_words)
+
 
 
 @dataclass(frozen=True)
@@ -200,44 +308,88 @@ def _local_operators(n_answers, n_questions):
             for m, q in zip(n_answers, n_questions)]
 
 
-def _monomial_set(local_ops, level):
+def _check_extra_words(extra_words, n_answers, n_questions):
+    """Validate user-given extra monomials: each a sequence of ``(player, question, answer)``
+    Collins–Gisin projectors (answer < n_answers − 1).  Returns them as tuples of per-party
+    local-operator sub-words, reduced (``ValueError`` if a word is zero)."""
+    if extra_words is None:
+        return []
+    if isinstance(extra_words, (str, bytes)) or not hasattr(extra_words, "__iter__"):
+        raise TypeError(f"extra_words must be a list of words (sequences of (player, question, "
+                        f"answer) triples), got {type(extra_words).__name__}")
+    n = len(n_answers)
+    question_of = [[None] + [x for x in range(q) for _ in range(m - 1)]
+                   for m, q in zip(n_answers, n_questions)]
+    words = []
+    for word in extra_words:
+        try:
+            triples = [tuple(int(v) for v in op) for op in word]
+        except (TypeError, ValueError):
+            raise TypeError(f"extra_words: each word must be a sequence of (player, question, "
+                            f"answer) integer triples, got {word!r}") from None
+        parts = [[] for _ in range(n)]
+        for op in triples:
+            if len(op) != 3:
+                raise ValueError(f"extra_words: {op!r} is not a (player, question, answer) triple")
+            k, x, a = op
+            if not (0 <= k < n and 0 <= x < n_questions[k] and 0 <= a < n_answers[k] - 1):
+                raise ValueError(f"extra_words: projector {op!r} is out of range (players < {n}, "
+                                 f"questions < n_questions, answers < n_answers - 1: the last "
+                                 f"answer's projector is 1 minus the others)")
+            parts[k].append(1 + x * (n_answers[k] - 1) + a)
+        reduced = [_reduce_party_word(p, question_of[k]) for k, p in enumerate(parts)]
+        if any(r is None for r in reduced):
+            raise ValueError(f"extra_words: the word {word!r} is zero (orthogonal projectors)")
+        words.append(tuple(reduced))
+    return words
+
+
+def _monomial_set(local_ops, npa_level, extra_words=()):
     """Canonical monomials (tuples of per-party sub-words) of a level, plus the extra monomials
     that let the moment matrix express every correlator.
 
+    Words are generated per party (reduced words by length, extending only by a projector of
+    another question) and combined per length vector, so the work is proportional to the
+    number of monomials — :func:`predicted_size` has refused oversized requests before this.
     Returns (monomials, n_extra, positivity_implied); the last is True when every product of
     ≤ 1 operator per party is a monomial: then each ``p(a|o) = v^T Γ v`` for the vector v that
     writes the product of the answers' projectors in monomials, so ``p ≥ 0`` follows from PSD.
     """
     n = len(local_ops)
     question_of = [[None] + [x for x, _ in ops] for ops in local_ops]
-    singles = [[()] + [(i,) for i in range(1, len(ops) + 1)] for ops in local_ops]
+    shapes = _length_sets(npa_level, n)
+    by_length = []
+    for k in range(n):
+        top = max(max(lengths[k]) for _, lengths, _ in shapes)
+        words = [[()]]
+        for _ in range(top):
+            words.append([w + (i,) for w in words[-1] for i in range(1, len(local_ops[k]) + 1)
+                          if not w or question_of[k][w[-1]] != question_of[k][i]])
+        by_length.append(words)
 
-    def at_most_one_per_party(parties):
-        choices = [singles[k] if k in parties else [()] for k in range(n)]
-        return list(itertools.product(*choices))
+    def shape_words(lengths, limit):
+        vectors = [()]
+        for allowed in lengths:
+            vectors = [v + (length,) for v in vectors for length in allowed
+                       if limit is None or sum(v) + length <= limit]
+        for vector in sorted(vectors, key=sum):
+            yield from itertools.product(*(by_length[k][length]
+                                           for k, length in enumerate(vector)))
 
-    if level == "1+AB":
-        base = at_most_one_per_party(set(range(n)))
-    else:
-        base, seen = [], set()
-        flat = [(k, i) for k in range(n) for i in range(1, len(local_ops[k]) + 1)]
-        for length in range(level + 1):
-            for seq in itertools.product(flat, repeat=length):
-                parts = [_reduce_party_word([i for k2, i in seq if k2 == k], question_of[k])
-                         for k in range(n)]
-                if any(part is None for part in parts):
-                    continue
-                word = tuple(parts)
-                if word not in seen:
-                    seen.add(word)
-                    base.append(word)
-    covering = (at_most_one_per_party(set(range(n // 2)))
-                + at_most_one_per_party(set(range(n // 2, n))))
-    present = set(base)
-    extra = [w for w in dict.fromkeys(covering) if w not in present]
-    present.update(extra)
-    positivity_implied = all(w in present for w in at_most_one_per_party(set(range(n))))
-    return base + extra, len(extra), positivity_implied
+    chosen = {}
+    for kind, lengths, limit in shapes:
+        if kind != "cover":
+            chosen.update(dict.fromkeys(shape_words(lengths, limit)))
+    chosen.update(dict.fromkeys(extra_words))
+    n_before = len(chosen)
+    for kind, lengths, limit in shapes:
+        if kind == "cover":
+            chosen.update(dict.fromkeys(shape_words(lengths, limit)))
+    n_local = math.prod(len(ops) + 1 for ops in local_ops)
+    positivity_implied = n_local <= len(chosen) and all(
+        w in chosen for w in itertools.product(*([()] + [(i,) for i in range(1, len(ops) + 1)]
+                                                 for ops in local_ops)))
+    return list(chosen), len(chosen) - n_before, positivity_implied
 
 
 def _party_products(subwords, question_of):
@@ -289,24 +441,35 @@ def _table_map(n_answers, n_questions, correlator_variable, n_variables):
     return K, (K @ select).tocsr()
 
 
-def npa_relaxation(n_answers, n_questions, level=1):
+def npa_relaxation(n_answers, n_questions, level=1, extra_words=None):
     """Build the index maps of the NPA moment matrix for the given alphabet sizes and level.
 
-    ``n_answers``, ``n_questions``: one entry per player.  Returns an :class:`NPARelaxation`.
-    The maps depend only on the sizes, so they can be reused across games.
+    ``n_answers``, ``n_questions``: one entry per player; ``level``: see :func:`parse_level`;
+    ``extra_words``: additional monomials, each a sequence of ``(player, question, answer)``
+    Collins–Gisin projectors (answer < n_answers − 1), e.g. ``[[(0, 0, 0), (0, 1, 0), (1, 2,
+    0)]]`` for :math:`E^A_{0|0}E^A_{0|1}E^B_{0|2}`.  Returns an :class:`NPARelaxation`.  The
+    maps depend only on the sizes, so they can be reused across games.
+
+    The number of monomials is predicted by counting (:func:`predicted_size`) before any word
+    is enumerated: above :data:`MAX_MOMENT_SIZE` a ``ValueError`` stating the size is raised
+    in well under a second (CHSH at level 20, 300 questions at level 3, 20 players).
     """
     n_answers, n_questions = _check_sizes(n_answers, "n_answers"), _check_sizes(n_questions,
                                                                                  "n_questions")
     if len(n_answers) != len(n_questions):
         raise ValueError(f"n_answers and n_questions must have one entry per player, got "
                          f"{len(n_answers)} and {len(n_questions)}")
-    level = _parse_level(level)
+    npa_level = parse_level(level)
+    words = _check_extra_words(extra_words, n_answers, n_questions)
+    smallest, largest = predicted_size(n_answers, n_questions, npa_level)
+    _check_size(smallest, npa_level, at_least=smallest != largest)
+    level = npa_level.name
     n = len(n_answers)
     local_ops = _local_operators(n_answers, n_questions)
     question_of = [[None] + [x for x, _ in ops] for ops in local_ops]
-    monomials, n_extra, positivity_implied = _monomial_set(local_ops, level)
+    monomials, n_extra, positivity_implied = _monomial_set(local_ops, npa_level, words)
     N = len(monomials)
-    _check_size(N)
+    _check_size(N, npa_level)
 
     # Per party: distinct sub-words, their products and adjoints (small Python tables) ...
     components, codes_shape, adjoints = [], [], []
@@ -429,10 +592,15 @@ def _game_arrays(game):
     return weights, tuple(game.n_answers), tuple(game.n_questions)
 
 
-def _check_size(size):
+def _check_size(size, level=None, at_least=False):
     if size > MAX_MOMENT_SIZE:
-        raise ValueError(f"the NPA moment matrix would have {size} monomials, more than "
-                         f"MAX_MOMENT_SIZE = {MAX_MOMENT_SIZE}: use a lower level")
+        name = "" if level is None else f" at level {level.name!r}"
+        raise ValueError(
+            f"the NPA moment matrix{name} would have {'at least ' if at_least else ''}{size} "
+            f"monomials, more than MAX_MOMENT_SIZE = {MAX_MOMENT_SIZE} (the SDP would take "
+            f"hours): use a lower level, an intermediate level such as '1+AB' (add terms like "
+            f"'1+AB+AAB' to tighten it), or for a game with independent question blocks "
+            f"decompose=True")
 
 
 def _pick_solver(solver, size, options):
@@ -591,7 +759,7 @@ def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
         raise TypeError(f"decompose must be True or False, got {type(decompose).__name__}")
     start = time.perf_counter()
     weights, n_answers, n_questions = _game_arrays(game)
-    _parse_level(level)
+    parse_level(level)
     blocks = question_blocks(weights) if decompose else []
     if len(blocks) <= 1:
         return _npa_block(weights, level, solver, positivity, solver_options)
