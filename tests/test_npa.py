@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import qpolicy as qp
 from qpolicy import games
@@ -22,7 +24,8 @@ TETRA_QUANTUM = 0.64506   # quoted (Viola & Mironowicz 2024); the see-saw reache
 @pytest.mark.parametrize("positivity", [True, False])
 def test_chsh_is_tsirelson_at_every_level(level, positivity):
     bound = npa_upper_bound(games.chsh(), level=level, positivity=positivity)
-    assert bound.value == pytest.approx(TSIRELSON, abs=1e-7)
+    assert TSIRELSON <= bound.value <= TSIRELSON + 1e-7      # certified: never below the truth
+    assert bound.upper == bound.value == bound.details["dual_bound"]
     assert (bound.kind, bound.level, bound.solver, bound.status) == (
         "npa", str(level), "CLARABEL", "optimal")
     gamma = bound.moment_matrix
@@ -31,7 +34,9 @@ def test_chsh_is_tsirelson_at_every_level(level, positivity):
     assert np.linalg.eigvalsh(gamma).min() > -1e-7
     table = bound.details["table"]
     assert np.allclose(table.sum(axis=(0, 1)), 1.0)
-    assert np.sum(games.chsh().weights * table) == pytest.approx(bound.value, abs=1e-9)
+    assert np.sum(games.chsh().weights * table) == pytest.approx(bound.details["primal_value"],
+                                                                 abs=1e-9)
+    assert 0 <= bound.details["gap"] == bound.value - bound.details["primal_value"] < 1e-7
 
 
 @pytest.mark.parametrize("level", [1, "1+AB", 2])
@@ -261,16 +266,17 @@ def test_membership_certificates_bracket_the_optimal_shift(level):
     for table in (pr_box(), 0.9 * _chsh_quantum_table() + 0.1 * pr_box(),
                   _chsh_quantum_table()):
         relaxation, correlators, shift, values, Z = _membership_sdp(table, level)
-        lower = _membership_dual_bound(relaxation, correlators, Z)
+        lower = _membership_dual_bound(relaxation, correlators, Z, 1e-6)
         upper = _membership_primal_bound(relaxation, values)
         assert lower <= shift + 1e-7 and shift <= upper + 1e-7
         assert upper - lower < 1e-6                      # tight at an interior-point optimum
         for _ in range(5):                               # any symmetric Z gives a valid bound
             noise = rng.standard_normal(Z.shape)
-            assert _membership_dual_bound(relaxation, correlators, Z + 0.1 * noise) <= shift + 1e-7
+            assert (_membership_dual_bound(relaxation, correlators, Z + 0.1 * noise, 1e-6)
+                    <= shift + 1e-7)
     # the PR box is certified outside, the Tsirelson table certified inside
     assert _membership_dual_bound(*_membership_sdp(pr_box(), level)[:2],
-                                  _membership_sdp(pr_box(), level)[4]) > 1e-3
+                                  _membership_sdp(pr_box(), level)[4], 1e-6) > 1e-3
     relaxation, _, _, values, _ = _membership_sdp(_chsh_quantum_table(), level)
     assert _membership_primal_bound(relaxation, values) <= 1e-6
 
@@ -424,3 +430,105 @@ def test_oversized_requests_are_refused_from_a_count_before_any_word_is_built():
         npa_relaxation((2,) * 20, (2,) * 20, 1)
     # the counts are exact: CHSH at level k has 1 + 4k + 4·k(k−1)/2 monomials
     assert predicted_size((2, 2), (2, 2), 12) == (313, 313)
+
+
+# -- scale invariance and what is reported ----------------------------------------------------------
+
+def _scaled(game, a, b):
+    return games.NonlocalGame(a * np.asarray(game.predicate) + b, game.question_dist)
+
+
+def test_tiny_and_huge_payoffs_give_certified_bounds():
+    # before: x1e-9 returned 5.3e-10 (below the quantum value 8.5e-10) with status "optimal";
+    # x1e-6 was still below it; x1e12 ended "unbounded"
+    for a in (1e-9, 1e-6, 1e12):
+        bound = npa_upper_bound(_scaled(games.chsh(), a, 0.0), level=1)
+        assert a * TSIRELSON <= bound.value <= a * (TSIRELSON + 1e-7)
+        assert bound.status == "optimal"
+
+
+@settings(max_examples=25, deadline=None)
+@given(log_scale=st.floats(-12, 12), shift=st.floats(-5, 5), level=st.sampled_from([1, "1+AB"]))
+def test_npa_value_is_affine_in_the_payoff(log_scale, shift, level):
+    """value(aV + b) = a·value(V) + b for a > 0: the solver sees the same normalized problem."""
+    a = 10.0 ** log_scale
+    b = shift * a
+    reference = npa_upper_bound(games.chsh(), level=level).value
+    bound = npa_upper_bound(_scaled(games.chsh(), a, b), level=level)
+    assert bound.value == pytest.approx(a * reference + b, rel=1e-9, abs=1e-9 * a)
+    assert bound.value >= a * TSIRELSON + b - 1e-15 * (a + abs(b))     # still above the truth
+
+
+def test_shifted_payoffs_keep_their_question_blocks():
+    chsh = games.chsh()
+    predicate, mu = np.zeros((2, 2, 4, 4)), np.zeros((4, 4))
+    for block in (slice(0, 2), slice(2, 4)):
+        predicate[:, :, block, block] = chsh.predicate
+        mu[block, block] = chsh.question_dist / 2
+    shifted = npa_upper_bound(games.NonlocalGame(3.0 * predicate - 7.0, mu), level=1)
+    assert len(shifted.details["blocks"]) == 2
+    assert 3.0 * TSIRELSON - 7.0 <= shifted.value <= 3.0 * TSIRELSON - 7.0 + 1e-6
+
+
+def test_constant_payoff_needs_no_solver():
+    bound = npa_upper_bound(_scaled(games.chsh(), 0.0, 0.25), level=1)
+    assert bound.value == bound.upper == 0.25 and bound.solver is None
+
+
+def test_reported_value_is_the_certificate_and_never_below_the_solvers_value():
+    bound = npa_upper_bound(games.tetra(), level="1+AB")           # SCS, first order
+    assert bound.value == bound.upper == bound.details["dual_bound"]
+    assert bound.value >= 209 / 324                                # an explicit strategy
+    assert bound.details["gap"] == bound.value - bound.details["primal_value"]
+    assert -1e-12 <= bound.details["gap"] < 1e-6
+
+
+# -- three-valued membership -------------------------------------------------------------------------
+
+def test_membership_says_how_it_was_decided():
+    from qpolicy.bounds.npa import npa_membership
+    inside = npa_membership(_chsh_quantum_table())
+    assert inside.status == "member" and inside.upper <= inside.atol
+    assert inside.lower <= inside.upper and "primal" in inside.reason
+    outside = npa_membership(pr_box(), level=2)                  # level 2: free diagonal entries
+    assert outside.status == "non_member" and outside.lower > outside.atol
+    assert "dual" in outside.reason
+    signaling = np.zeros((2, 2, 2, 2))
+    for xx, yy in itertools.product(range(2), range(2)):
+        signaling[yy, 0, xx, yy] = 1.0
+    assert npa_membership(signaling).reason == "signaling"
+    with pytest.raises(TypeError, match="truth value"):
+        bool(inside)
+
+
+def _undecided():
+    from qpolicy.bounds.npa import npa_membership
+    # a first-order solve stopped after 30 iterations: its certificates are too loose to decide
+    return npa_membership(_chsh_quantum_table(), solver="SCS", max_iters=30)
+
+
+def test_an_undecided_membership_is_reported_as_such():
+    from qpolicy.bounds.results import UndecidedError
+    membership = _undecided()
+    assert membership.status == "undecided"
+    assert membership.lower <= membership.atol < membership.upper
+    with pytest.raises(UndecidedError) as info:
+        in_npa(_chsh_quantum_table(), solver="SCS", max_iters=30)
+    assert info.value.membership.status == "undecided"
+
+
+def test_classify_reports_undecided_instead_of_a_verdict(monkeypatch):
+    from qpolicy.bounds import classify, npa
+    membership = _undecided()
+    monkeypatch.setattr(npa, "npa_membership", lambda *args, **kwargs: membership)
+    assert classify(_chsh_quantum_table()) == "undecided"
+
+
+@pytest.mark.parametrize("atol", [float("nan"), -1e-6, 0.0, float("inf")])
+def test_tolerances_are_validated(atol):
+    from qpolicy.bounds import bell_certificate, classify, in_local_polytope, is_factorized
+    from qpolicy.bounds.npa import npa_membership
+    for function in (in_npa, npa_membership, classify, in_local_polytope, bell_certificate,
+                     is_factorized):
+        with pytest.raises(ValueError, match="atol"):
+            function(pr_box(), atol=atol)

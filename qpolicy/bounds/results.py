@@ -93,3 +93,61 @@ def round_up(x, scale=1.0):
     """
     x = float(x)
     return float(np.nextafter(x + ROUNDING_SLACK * (abs(x) + abs(float(scale))), np.inf))
+
+
+#: The three answers of a membership test.
+MEMBER, NON_MEMBER, UNDECIDED = "member", "non_member", "undecided"
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Whether a table lies in a set, with how it was decided.
+
+    ``status``: :data:`MEMBER` (certified inside, at tolerance ``atol``), :data:`NON_MEMBER`
+    (certified outside) or :data:`UNDECIDED` (the rigorous bounds straddle the tolerance);
+    ``lower``/``upper``: rigorous bounds on the test's statistic (for NPA, the smallest shift
+    ``t*`` with ``Γ + t*·I ⪰ 0``), ``interval == (lower, upper)``; member iff ``upper ≤ atol``,
+    non-member iff ``lower > atol``.  ``reason`` says which certificate decided.  Truth-testing
+    a ``Membership`` raises ``TypeError`` (an undecided answer has no truth value): read
+    ``status`` or use the ``in_*`` boolean helpers.
+    """
+    status: str
+    lower: float
+    upper: float
+    atol: float
+    reason: str
+    level: Optional[str] = None
+    solver: Optional[str] = None
+    solver_status: Optional[str] = None
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.status not in (MEMBER, NON_MEMBER, UNDECIDED):
+            raise ValueError(f"status must be {MEMBER!r}, {NON_MEMBER!r} or {UNDECIDED!r}, "
+                             f"got {self.status!r}")
+        if self.lower > self.upper:
+            raise ValueError(f"Membership has lower = {self.lower!r} > upper = {self.upper!r}")
+
+    @property
+    def interval(self):
+        return (self.lower, self.upper)
+
+    @property
+    def decided(self):
+        return self.status != UNDECIDED
+
+    def __bool__(self):
+        raise TypeError("a Membership has no truth value (it may be undecided): compare "
+                        ".status with 'member' / 'non_member' / 'undecided', or use in_npa")
+
+
+class UndecidedError(RuntimeError):
+    """A boolean membership question whose rigorous bounds straddle the tolerance.
+
+    ``.membership`` holds the :class:`Membership` with the interval."""
+
+    def __init__(self, membership):
+        super().__init__(f"membership undecided at atol = {membership.atol:g}: the rigorous "
+                         f"bounds are [{membership.lower:.3g}, {membership.upper:.3g}]")
+        self.membership = membership
