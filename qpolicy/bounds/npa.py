@@ -84,6 +84,7 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from qpolicy.bounds.results import (MEMBER, NON_MEMBER, UNDECIDED, Bound, Membership, SolverError,
                                     UndecidedError, round_up)
@@ -113,6 +114,12 @@ CLARABEL_RETRY = {"direct_solve_method": "qdldl"}
 #: An "optimal_inaccurate" solve is accepted when its rigorous bounds lie within this of each
 #: other (payoff normalized to largest coefficient 1; see :func:`_solve_certified`).
 INACCURATE_GAP = 1e-6
+
+#: The dual refinement (:func:`refined_dual_bound`): Gauss–Newton steps, LSQR iterations per
+#: step, and the relative size below which eigenvalues of the solver's dual are dropped.
+REFINE_STEPS = 4
+REFINE_LSQR_ITERATIONS = 1000
+REFINE_RANK_TOL = 1e-12
 
 #: ``in_npa`` accepts a table when the smallest shift ``t`` with ``Γ + t·I ⪰ 0`` is at most this.
 IN_NPA_ATOL = 1e-6
@@ -599,10 +606,64 @@ angle \le arepsilon\,\mathrm{tr}\,\Gamma \le arepsilon N` with
     return round_up(c_identity + epsilon * N, size)
 
 
-def refined_dual_bound(relaxation, objective, Z, multipliers=None, gamma=None):
-    """:func:`dual_bound` of the solver's ``Z`` (``gamma``: its primal moment matrix, used by the
-    refinement), never larger than ``dual_bound(relaxation, objective, Z, multipliers)``."""
-    return dual_bound(relaxation, objective, Z, multipliers)
+def refined_dual_bound(relaxation, objective, Z, multipliers=None):
+    r""":func:`dual_bound` after a short Gauss–Newton refinement of the dual matrix ``Z``.
+
+    A solver's ``Z`` meets the dual's equality constraints :math:`c_k = 0` (k ≠ identity) only
+    to its tolerance; :func:`dual_bound` repairs them exactly by a shift that creates a negative
+    eigenvalue, paid for as :math:`\varepsilon N`.  That term dominates for first-order solves
+    (I3322 at level 3, SCS at 1e-6: 0.25097 for an optimum near 0.250878).  The refinement keeps
+    the dual PSD by construction — :math:`Z = RR^T`, R from ``Z``'s positive eigenpairs — and
+    corrects R by Gauss–Newton steps on :math:`A^T\mathrm{vec}(RR^T) = -w` (off the identity;
+    ``w`` includes the positivity multipliers, kept fixed): each step is the minimum-norm
+    least-squares solution (LSQR) of the linearization :math:`A^T\mathrm{vec}(R\,dR^T +
+    dR\,R^T) = -\text{residual}`, so the residual falls quadratically (measured on I3322 level
+    3: 4e-6, 3e-7, 5e-9, ...) and ``ε`` with it.  Every iterate's certificate is computed by
+    :func:`dual_bound` — valid for any ``Z`` — and the smallest is returned, so the refinement
+    can only tighten the bound, never invalidate it.  Steps: :data:`REFINE_STEPS`, LSQR
+    iterations per step: :data:`REFINE_LSQR_ITERATIONS`.
+    """
+    best = dual_bound(relaxation, objective, Z, multipliers)
+    Z = (np.asarray(Z, dtype=float) + np.asarray(Z, dtype=float).T) / 2
+    eigenvalues, vectors = np.linalg.eigh(Z)
+    if eigenvalues[-1] <= 0:
+        return best
+    keep = eigenvalues > REFINE_RANK_TOL * eigenvalues[-1]
+    R = vectors[:, keep] * np.sqrt(eigenvalues[keep])
+    N, k = R.shape
+    A = _entry_selector(relaxation)
+    target = -np.asarray(objective, dtype=float)
+    if multipliers is not None:
+        target = target - relaxation.table_map.T @ np.maximum(multipliers, 0.0)
+    rows = np.ones(relaxation.n_variables, dtype=bool)
+    rows[relaxation.identity_variable] = False
+    target = target[rows]
+
+    def constraints(R):
+        return (A.T @ (R @ R.T).ravel())[rows]
+
+    for _ in range(REFINE_STEPS):
+        residual = constraints(R) - target
+        if not np.all(np.isfinite(residual)) or np.max(np.abs(residual)) < 1e-15:
+            break
+
+        def apply(x, R=R):
+            S = R @ x.reshape(N, k).T
+            return (A.T @ (S + S.T).ravel())[rows]
+
+        def adjoint(u, R=R):
+            full = np.zeros(relaxation.n_variables)
+            full[rows] = u
+            U = (A @ full).reshape(N, N)
+            return ((U + U.T) @ R).ravel()
+
+        operator = spla.LinearOperator((int(rows.sum()), N * k), matvec=apply,
+                                       rmatvec=adjoint)
+        step = spla.lsqr(operator, -residual, atol=1e-15, btol=1e-15,
+                         iter_lim=REFINE_LSQR_ITERATIONS)[0]
+        R = R + step.reshape(N, k)
+        best = min(best, dual_bound(relaxation, objective, R @ R.T, multipliers))
+    return best
 
 
 def _game_arrays(game):
@@ -774,11 +835,11 @@ def _npa_block(weights, level, solver, positivity, solver_options, extra_words):
         Z = constraints[0].dual_value
         if Z is None or problem.value is None or gamma.value is None:
             return None, False
-        certified = min(
-            refined_dual_bound(relaxation, direction, sign * np.asarray(Z, dtype=float),
-                               None if multipliers is None else sign * multipliers,
-                               np.asarray(gamma.value, dtype=float))
-            for sign in (1.0, -1.0))     # any Z is valid; take the solver's either way
+        Z = np.asarray(Z, dtype=float)     # any Z is valid: take the solver's either sign
+        sign = min((1.0, -1.0), key=lambda sign: dual_bound(
+            relaxation, direction, sign * Z, None if multipliers is None else sign * multipliers))
+        certified = refined_dual_bound(relaxation, direction, sign * Z,
+                                       None if multipliers is None else sign * multipliers)
         gap = certified - float(problem.value)
         return certified, bool(np.isfinite(certified)) and (status == cp.OPTIMAL
                                                              or gap <= INACCURATE_GAP)
