@@ -296,9 +296,14 @@ def test_cube_see_saw_table_is_in_npa_at_local_level_one():
     from qpolicy.bounds import nonsignaling_value, seesaw_lower_bound
     strategy = seesaw_lower_bound(games.cube(), 3, restarts=1, seed=0).strategy
     table = qp.born(strategy["state"], strategy["povms"])
-    assert in_npa(table, level="1+AB")                  # joint 289-monomial SDP with SCS
+    from qpolicy.bounds.npa import npa_membership
+    # joint 289-monomial SDP with SCS; before, neither certificate decided at SCS's 1e-6 (bounds
+    # -7.3e-5 and 4.8e-6 around atol = 1e-6) and the solver's own t was trusted
+    membership = npa_membership(table, level="1+AB")
+    assert membership.status == "member", membership
     # the non-signaling optimum (value 3/8 > NPA's 209/648) is certified outside
-    assert not in_npa(nonsignaling_value(games.cube()).strategy, level="1+AB")
+    outside = npa_membership(nonsignaling_value(games.cube()).strategy, level="1+AB")
+    assert outside.status == "non_member"
 
 
 # -- errors ---------------------------------------------------------------------------------------
