@@ -259,24 +259,28 @@ def _membership_sdp(table, level):
     return relaxation, correlators, float(t.value), values, psd.dual_value
 
 
-@pytest.mark.parametrize("level", [1, "1+AB"])
+@pytest.mark.parametrize("level", [1, "1+AB", 2])
 def test_membership_certificates_bracket_the_optimal_shift(level):
+    """At level 2 some diagonal entries are free: the dual bound then holds for t* ≤ cap, and
+    cap = the primal bound (a proved upper bound on t*) makes it unconditional."""
     from qpolicy.bounds.npa import _membership_dual_bound, _membership_primal_bound
     rng = np.random.default_rng(11)
     for table in (pr_box(), 0.9 * _chsh_quantum_table() + 0.1 * pr_box(),
                   _chsh_quantum_table()):
         relaxation, correlators, shift, values, Z = _membership_sdp(table, level)
-        lower = _membership_dual_bound(relaxation, correlators, Z, 1e-6)
         upper = _membership_primal_bound(relaxation, values)
+        cap = max(upper, 0.0)
+        lower = _membership_dual_bound(relaxation, correlators, Z, cap)
         assert lower <= shift + 1e-7 and shift <= upper + 1e-7
         assert upper - lower < 1e-6                      # tight at an interior-point optimum
         for _ in range(5):                               # any symmetric Z gives a valid bound
             noise = rng.standard_normal(Z.shape)
-            assert (_membership_dual_bound(relaxation, correlators, Z + 0.1 * noise, 1e-6)
+            assert (_membership_dual_bound(relaxation, correlators, Z + 0.1 * noise, cap)
                     <= shift + 1e-7)
     # the PR box is certified outside, the Tsirelson table certified inside
-    assert _membership_dual_bound(*_membership_sdp(pr_box(), level)[:2],
-                                  _membership_sdp(pr_box(), level)[4], 1e-6) > 1e-3
+    relaxation, correlators, _, values, Z = _membership_sdp(pr_box(), level)
+    assert _membership_dual_bound(relaxation, correlators, Z,
+                                  _membership_primal_bound(relaxation, values)) > 1e-3
     relaxation, _, _, values, _ = _membership_sdp(_chsh_quantum_table(), level)
     assert _membership_primal_bound(relaxation, values) <= 1e-6
 

@@ -1033,10 +1033,15 @@ def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
     def certify(status):
         if psd.dual_value is None or y.value is None:
             return None, False
-        lower = _membership_dual_bound(relaxation, correlators, psd.dual_value, atol)
         values = np.array(y.value, dtype=float)
         values[fixed] = correlators
-        upper = max(_membership_primal_bound(relaxation, values), lower)
+        upper = _membership_primal_bound(relaxation, values)
+        # t* ≤ upper is proved, so the dual bound assuming t ≤ max(upper, 0) holds outright; the
+        # one assuming t ≤ atol, if above atol, proves t* > atol (a contradiction otherwise)
+        lower = _membership_dual_bound(relaxation, correlators, psd.dual_value, max(upper, 0.0))
+        if lower <= atol < _membership_dual_bound(relaxation, correlators, psd.dual_value, atol):
+            lower = float(np.nextafter(atol, np.inf))
+        upper = max(upper, lower)
         return (lower, upper), upper <= atol or lower > atol
 
     (lower, upper), solver_name, status, _, decided = _solve_certified(
@@ -1088,7 +1093,7 @@ def _membership_primal_bound(relaxation, values):
     return round_up(-float(np.linalg.eigvalsh(G)[0]), N * np.linalg.norm(G))
 
 
-def _membership_dual_bound(relaxation, correlators, Z, atol):
+def _membership_dual_bound(relaxation, correlators, Z, cap):
     r"""A rigorous lower bound on ``t* = min t`` s.t. ``Γ(y) + t·I ⪰ 0``, correlators fixed.
 
     ``Z`` (the solver's dual matrix) is symmetrized and shifted within each class of a *free*
@@ -1098,9 +1103,8 @@ def _membership_dual_bound(relaxation, correlators, Z, atol):
     known; a free one (level ≥ 2, where ``u†u`` is not a correlator) is at most
     ``1 + 2a·len(u)`` when ``t ≤ a``: on rows ``v`` and ``u = P v`` (the monomial sets are closed
     under such parents) the 2×2 minor of ``Γ + aI ⪰ 0`` gives ``Γ[u,u] ≤ Γ[v,v] + 2a``.  With
-    ``a = atol`` the bound ``L`` is valid whenever ``t* ≤ atol``; so ``L > atol`` proves
-    ``t* > atol`` (returned as the next float above ``atol``), and otherwise ``t* ≥ L``.
-    Rounded down; ``-inf`` when vacuous.
+    ``a = cap ≥ 0`` the returned ``L`` is a lower bound on ``t*`` whenever ``t* ≤ cap`` (always
+    when no diagonal entry is free).  Rounded down; ``-inf`` when vacuous.
     """
     if Z is None:
         return -np.inf
@@ -1118,13 +1122,10 @@ def _membership_dual_bound(relaxation, correlators, Z, atol):
     gamma = _moment_values(relaxation, values)
     free_diagonal = free[np.diag(relaxation.entry_variable)]
     lengths = np.array([len(word) for word in relaxation.monomials], dtype=float)
-    trace = float(np.sum(np.where(free_diagonal, 1.0 + 2.0 * atol * lengths, np.diag(gamma))))
+    trace = float(np.sum(np.where(free_diagonal, 1.0 + 2.0 * cap * lengths, np.diag(gamma))))
     denominator = float(np.trace(Z)) + epsilon * N
     if denominator <= 0:
         return -np.inf
     numerator = float(np.sum(Z * gamma)) + epsilon * trace
     size = (N * N * np.linalg.norm(Z) + abs(numerator)) / denominator
-    lower = -round_up(numerator / denominator, size)
-    if np.any(free_diagonal) and lower > atol:
-        return float(np.nextafter(atol, np.inf))
-    return lower
+    return -round_up(numerator / denominator, size)
