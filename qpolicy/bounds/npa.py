@@ -27,13 +27,23 @@ Hermitian moment matrix, so is its complex conjugate (the relations are real), a
 ``tests/test_npa.py`` checks this on the moment matrices of random complex strategies.
 Implementations that skip the adjoint identification compute valid but looser bounds.
 
-**Levels** (the monomial sets):
+**Levels** (the monomial sets, :func:`parse_level`):
 
 * ``1`` — :math:`\{\mathbb 1\} \cup \{E^k_{a|x}\}`: the textbook Collins–Gisin level 1.
+* an integer ``k ≥ 2`` — all reduced words of length ≤ k.
 * ``"1+AB"`` — all products of at most one operator per party (``1 + A + B + AB`` for two
   players, ``1 + A + B + C + AB + AC + BC + ABC`` for three): the *local level 1* that the
   published rendezvous bounds use.
-* an integer ``k ≥ 2`` — all reduced words of length ≤ k.
+* ``"k+T1+T2..."`` (or a list ``[k, "T1", ...]``) — level k plus letter terms read literally as
+  in toqito and ncpol2sdpa: ``A`` is player 0, ``B`` player 1, ...; ``"AAB"`` adds every product
+  of two of A's projectors and one of B's, ``"ABC"`` every product of one projector of each of
+  A, B, C.  (Only the exact text ``"1+AB"`` has the all-players meaning above; with two
+  players it coincides with the literal one.)  ``extra_words=`` adds explicit monomials.
+
+The monomial sets are closed under *parents* (dropping a word's first projector of one party;
+added where a term or an extra word lacks them), which bounds every diagonal entry of Γ by 1 —
+what the certificates rely on.  The number of monomials is counted before any word is built
+(:func:`predicted_size`); above :data:`MAX_MOMENT_SIZE` the request is refused.
 
 A level whose matrix cannot express the game's n-body probabilities (level 1 with 3+ players,
 level 2 with 5+) gets the *extra monomials* needed: products of ≤ 1 operator per party within
@@ -55,15 +65,22 @@ them).  The result names the choice in ``details["positivity"]`` and whether row
 **How it is built.**  Index maps are computed with NumPy from per-party multiplication tables,
 and cvxpy receives one PSD constraint :math:`\Gamma = \operatorname{reshape}(A y) \succeq 0` with
 a sparse 0/1 selector ``A`` (one variable per class of identified entries) and, optionally, one
-vectorized positivity constraint.  Default solver: Clarabel (interior point, ~1e-8) up to
-:data:`CLARABEL_MAX_SIZE` monomials, SCS at tolerance 1e-8 above (first order; measured within
-~3e-8 of Clarabel on Tetra at "1+AB").  ``solver=`` overrides.
+vectorized positivity constraint.  Default solvers (:func:`_attempts`): Clarabel (interior
+point, ~1e-8) up to :data:`CLARABEL_MAX_SIZE` monomials, falling back to its other
+factorization and then SCS; SCS at tolerance 1e-8 above (first order; measured within ~3e-8 of
+Clarabel on Tetra at "1+AB").  ``solver=`` overrides.
 
-**Certified values and blocks.**  Besides the solver's value, every result carries
-``details["dual_bound"]``, a rigorous upper bound recomputed from the solver's dual matrix
-(:func:`dual_bound`), so a first-order solve is still a certified claim.  Games that split into
-independent blocks of questions (the Cube: even and odd start vertices) are bounded block by
-block (:func:`question_blocks`; ``decompose=False`` for the joint SDP).
+**Certified values and blocks.**  The payoff is normalized (constant per question tuple taken
+out, largest coefficient 1) before solving and mapped back, so the value is affine-invariant in
+the payoff.  The reported ``value`` of every bound is a rigorous upper bound recomputed from the
+solver's dual matrix (:func:`dual_bound`), after a Gauss–Newton refinement of that matrix which
+keeps it PSD (:func:`refined_dual_bound`), rounded outward; the solver's own number is
+``details["primal_value"]``.  So a first-order solve, or an inaccurate one, is still a certified
+claim — only its tightness depends on the solver.  Games that split into independent blocks of
+questions (the Cube: even and odd start vertices) are bounded block by block
+(:func:`question_blocks`; ``decompose=False`` for the joint SDP).  Membership of a table
+(:func:`npa_membership`) is answered "member", "non_member" or "undecided" with a rigorous
+interval on the smallest PSD shift.
 
 Example
 -------
