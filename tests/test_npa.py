@@ -613,3 +613,14 @@ def test_cglmp3_at_local_level_one_is_the_quantum_maximum():
     # NPA 2008 (NJP 10, 073013): Q_{1+AB} for CGLMP d = 3 equals the quantum 2.9149
     bound = npa_upper_bound(cglmp3_game(), level="1+AB")
     assert 2.914854 <= bound.value <= 2.914854 + 1e-5
+
+
+def test_a_result_cannot_contradict_itself():
+    from qpolicy.bounds.results import Bound, Membership, round_up
+    with pytest.raises(ValueError, match="lower"):
+        Bound(value=0.5, kind="summary", lower=0.5, upper=0.49999999)
+    with pytest.raises(ValueError, match="lower"):
+        Membership(status="undecided", lower=1e-6, upper=0.0, atol=1e-6, reason="")
+    with pytest.raises(ValueError, match="status"):
+        Membership(status="maybe", lower=0.0, upper=0.0, atol=1e-6, reason="")
+    assert round_up(0.25) > 0.25 and round_up(-1e-300) > -1e-300      # outward, never inward
