@@ -283,7 +283,7 @@ def predicted_size(n_answers, n_questions, level=1, extra_words=()):
     shapes = _length_sets(npa_level, len(n_answers))
 
     def inside(small, big):           # every word of shape `small` is one of shape `big`
-        (_, lengths_s, limit_s), (_, lengths_b, limit_b) = small, big
+        (_, lengths_s, _), (_, lengths_b, limit_b) = small, big
         return (all(set(s) <= set(b) for s, b in zip(lengths_s, lengths_b))
                 and (limit_b is None or sum(max(s) for s in lengths_s) <= limit_b))
 
