@@ -134,8 +134,8 @@ INACCURATE_GAP = 1e-6
 
 #: The dual refinement (:func:`refined_dual_bound`): Gauss–Newton steps, LSQR iterations per
 #: step, and the relative size below which eigenvalues of the solver's dual are dropped.
-REFINE_STEPS = 4
-REFINE_LSQR_ITERATIONS = 1000
+REFINE_STEPS = 6
+REFINE_LSQR_ITERATIONS = 3000
 REFINE_RANK_TOL = 1e-12
 
 #: ``in_npa`` accepts a table when the smallest shift ``t`` with ``Γ + t·I ⪰ 0`` is at most this.
@@ -661,7 +661,7 @@ def refined_dual_bound(relaxation, objective, Z, multipliers=None):
 
     for _ in range(REFINE_STEPS):
         residual = constraints(R) - target
-        if not np.all(np.isfinite(residual)) or np.max(np.abs(residual)) < 1e-15:
+        if not np.all(np.isfinite(residual)) or np.max(np.abs(residual)) < 1e-14:
             break
 
         def apply(x, R=R):
