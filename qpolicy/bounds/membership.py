@@ -33,10 +33,10 @@ import scipy.sparse as sp
 from qpolicy.bounds.classical import (best_deterministic, deterministic_table,
                                       local_polytope_constraints, local_polytope_map,
                                       local_polytope_size, top_deterministic)
-from qpolicy.bounds.results import Bound, SolverError, solve
+from qpolicy.bounds.results import MEMBER, NON_MEMBER, UNDECIDED, Bound, SolverError, solve
 from qpolicy.policies import check_policy_table, is_nonsignaling, nonsignaling_violation
 from qpolicy.quantum import born
-from qpolicy.validation import ATOL
+from qpolicy.validation import ATOL, check_positive
 
 __all__ = ["BellInequality", "nonsignaling_violation", "is_nonsignaling", "local_distance",
            "in_local_polytope", "bell_certificate", "is_factorized", "classify", "LOCAL_ATOL"]
@@ -136,6 +136,7 @@ def in_local_polytope(p, solver=None, atol=LOCAL_ATOL, method="auto", **solver_o
     >>> in_local_polytope(pr_box())
     False
     """
+    atol = check_positive(atol, "atol")
     return local_distance(p, solver, method, **solver_options).value <= atol
 
 
@@ -171,6 +172,7 @@ def bell_certificate(p, solver=None, atol=LOCAL_ATOL, method="auto", **solver_op
     ``B`` can show a violation, whatever the solver returns.
     """
     p = check_policy_table(p)
+    atol = check_positive(atol, "atol")
     if _resolve_method(p, method) == "compact":
         B, solver, status = _separation_compact(p, solver, solver_options)
     else:
@@ -224,6 +226,7 @@ def _separation_cutting_planes(p, solver, solver_options, cuts_per_round=None):
 def is_factorized(p, atol=ATOL):
     """True iff ``p(a|o) = prod_k p_k(a_k|o_k)`` for its own single-party marginals (within atol)."""
     p = check_policy_table(p)
+    atol = check_positive(atol, "atol")
     if not is_nonsignaling(p, atol):
         return False
     n = p.ndim // 2
@@ -250,13 +253,17 @@ def classify(p, level=1, solver=None, atol=ATOL, strategy=None, distance=None):
       relaxation at ``level``, no strategy given: *consistent with* a quantum strategy (Q), not
       a proof of one;
     * ``"nonsignaling"`` — non-signaling, non-local, and excluded from the quantum set by NPA at
-      ``level`` (post-quantum, like the PR box).  If the NPA module is not installed this
+      ``level`` (post-quantum, like the PR box): a certified non-member
+      (:func:`qpolicy.bounds.npa.npa_membership`).
+    * ``"undecided"`` — non-signaling, non-local, and the NPA test's rigorous bounds straddle its
+      tolerance: neither ``npa…`` nor ``nonsignaling`` is proved (call ``npa_membership`` for
+      the interval).  If the NPA module is not installed this
       reads "non-signaling and non-local" and a warning says that Q was not tested;
     * ``"signaling"`` — a conditional table that violates eq. (5) (class C only).
 
     ``atol`` is the tolerance of the non-signaling, factorization and Born-rule checks (locality
     uses :data:`LOCAL_ATOL`); LPs and SDPs use ``solver`` (defaults as in
-    :func:`in_local_polytope` and ``npa.in_npa``).  ``distance``: the L1 distance from ``p`` to
+    :func:`in_local_polytope` and ``npa.npa_membership``).  ``distance``: the L1 distance from ``p`` to
     the local polytope if the caller already computed it (:func:`local_distance`'s value; the
     Cube's LP takes ~10 s), else it is computed here.  Raises ``ValueError`` if ``strategy`` does
     not produce ``p``.
@@ -269,6 +276,7 @@ def classify(p, level=1, solver=None, atol=ATOL, strategy=None, distance=None):
     'factorized'
     """
     p = check_policy_table(p)
+    atol = check_positive(atol, "atol")
     if strategy is not None:
         rho, povms = strategy
         gap = float(np.max(np.abs(born(rho, povms) - p)))
@@ -289,9 +297,12 @@ def classify(p, level=1, solver=None, atol=ATOL, strategy=None, distance=None):
     if strategy is not None:
         return "quantum"
     try:
-        from qpolicy.bounds.npa import in_npa
+        from qpolicy.bounds.npa import npa_membership
     except ImportError:
         warnings.warn("qpolicy.bounds.npa is not available: classify cannot test the quantum "
                       "set and reports the non-local table as 'nonsignaling'", RuntimeWarning)
         return "nonsignaling"
-    return f"npa{level}" if in_npa(p, level=level, solver=solver) else "nonsignaling"
+    membership = npa_membership(p, level=level, solver=solver)
+    if membership.status == MEMBER:
+        return f"npa{membership.level}"
+    return "nonsignaling" if membership.status == NON_MEMBER else UNDECIDED

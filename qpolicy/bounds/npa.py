@@ -27,13 +27,23 @@ Hermitian moment matrix, so is its complex conjugate (the relations are real), a
 ``tests/test_npa.py`` checks this on the moment matrices of random complex strategies.
 Implementations that skip the adjoint identification compute valid but looser bounds.
 
-**Levels** (the monomial sets):
+**Levels** (the monomial sets, :func:`parse_level`):
 
 * ``1`` — :math:`\{\mathbb 1\} \cup \{E^k_{a|x}\}`: the textbook Collins–Gisin level 1.
+* an integer ``k ≥ 2`` — all reduced words of length ≤ k.
 * ``"1+AB"`` — all products of at most one operator per party (``1 + A + B + AB`` for two
   players, ``1 + A + B + C + AB + AC + BC + ABC`` for three): the *local level 1* that the
   published rendezvous bounds use.
-* an integer ``k ≥ 2`` — all reduced words of length ≤ k.
+* ``"k+T1+T2..."`` (or a list ``[k, "T1", ...]``) — level k plus letter terms read literally as
+  in toqito and ncpol2sdpa: ``A`` is player 0, ``B`` player 1, ...; ``"AAB"`` adds every product
+  of two of A's projectors and one of B's, ``"ABC"`` every product of one projector of each of
+  A, B, C.  (Only the exact text ``"1+AB"`` has the all-players meaning above; with two
+  players it coincides with the literal one.)  ``extra_words=`` adds explicit monomials.
+
+The monomial sets are closed under *parents* (dropping a word's first projector of one party;
+added where a term or an extra word lacks them), which bounds every diagonal entry of Γ by 1 —
+what the certificates rely on.  The number of monomials is counted before any word is built
+(:func:`predicted_size`); above :data:`MAX_MOMENT_SIZE` the request is refused.
 
 A level whose matrix cannot express the game's n-body probabilities (level 1 with 3+ players,
 level 2 with 5+) gets the *extra monomials* needed: products of ≤ 1 operator per party within
@@ -55,15 +65,22 @@ them).  The result names the choice in ``details["positivity"]`` and whether row
 **How it is built.**  Index maps are computed with NumPy from per-party multiplication tables,
 and cvxpy receives one PSD constraint :math:`\Gamma = \operatorname{reshape}(A y) \succeq 0` with
 a sparse 0/1 selector ``A`` (one variable per class of identified entries) and, optionally, one
-vectorized positivity constraint.  Default solver: Clarabel (interior point, ~1e-8) up to
-:data:`CLARABEL_MAX_SIZE` monomials, SCS at tolerance 1e-8 above (first order; measured within
-~3e-8 of Clarabel on Tetra at "1+AB").  ``solver=`` overrides.
+vectorized positivity constraint.  Default solvers (:func:`_attempts`): Clarabel (interior
+point, ~1e-8) up to :data:`CLARABEL_MAX_SIZE` monomials, falling back to its other
+factorization and then SCS; SCS at tolerance 1e-8 above (first order; measured within ~3e-8 of
+Clarabel on Tetra at "1+AB").  ``solver=`` overrides.
 
-**Certified values and blocks.**  Besides the solver's value, every result carries
-``details["dual_bound"]``, a rigorous upper bound recomputed from the solver's dual matrix
-(:func:`dual_bound`), so a first-order solve is still a certified claim.  Games that split into
-independent blocks of questions (the Cube: even and odd start vertices) are bounded block by
-block (:func:`question_blocks`; ``decompose=False`` for the joint SDP).
+**Certified values and blocks.**  The payoff is normalized (constant per question tuple taken
+out, largest coefficient 1) before solving and mapped back, so the value is affine-invariant in
+the payoff.  The reported ``value`` of every bound is a rigorous upper bound recomputed from the
+solver's dual matrix (:func:`dual_bound`), after a Gauss–Newton refinement of that matrix which
+keeps it PSD (:func:`refined_dual_bound`), rounded outward; the solver's own number is
+``details["primal_value"]``.  So a first-order solve, or an inaccurate one, is still a certified
+claim — only its tightness depends on the solver.  Games that split into independent blocks of
+questions (the Cube: even and odd start vertices) are bounded block by block
+(:func:`question_blocks`; ``decompose=False`` for the joint SDP).  Membership of a table
+(:func:`npa_membership`) is answered "member", "non_member" or "undecided" with a rigorous
+interval on the smallest PSD shift.
 
 Example
 -------
@@ -78,18 +95,22 @@ References: M. Navascués, S. Pironio, A. Acín, PRL 98, 010401 (2007); New J. P
 import itertools
 import math
 import time
+import warnings
 from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
-from qpolicy.bounds.results import DEFAULT_SOLVER, Bound, SolverError, solve
+from qpolicy.bounds.results import (MEMBER, NON_MEMBER, UNDECIDED, Bound, Membership, SolverError,
+                                    UndecidedError, round_up)
 from qpolicy.games import check_table
 from qpolicy.validation import as_array, check_positive
 
 __all__ = ["npa_upper_bound", "in_npa", "npa_relaxation", "NPARelaxation", "question_blocks",
-           "dual_bound", "IN_NPA_ATOL"]
+           "dual_bound", "refined_dual_bound", "npa_membership", "IN_NPA_ATOL", "NPALevel", "parse_level", "predicted_size",
+           "MAX_MOMENT_SIZE"]
 
 #: With ``solver=None``, moment matrices larger than this go to SCS instead of Clarabel.
 #: Clarabel's interior point factorizes a dense block of size N(N+1)/2 per iteration: measured
@@ -107,13 +128,26 @@ SCS_DEFAULTS = {"eps_abs": 1e-8, "eps_rel": 1e-8, "max_iters": 200_000}
 #: inaccurate on 2, QDLDL solved all 12 (within 3e-8 of SCS at 1e-8) but is ~4x slower.
 CLARABEL_RETRY = {"direct_solve_method": "qdldl"}
 
+#: An "optimal_inaccurate" solve is accepted when its rigorous bounds lie within this of each
+#: other (payoff normalized to largest coefficient 1; see :func:`_solve_certified`).
+INACCURATE_GAP = 1e-6
+
+#: The dual refinement (:func:`refined_dual_bound`): Gauss–Newton steps, LSQR iterations per
+#: step, and the relative size below which eigenvalues of the solver's dual are dropped.
+REFINE_STEPS = 6
+REFINE_LSQR_ITERATIONS = 3000
+REFINE_RANK_TOL = 1e-12
+
 #: ``in_npa`` accepts a table when the smallest shift ``t`` with ``Γ + t·I ⪰ 0`` is at most this.
 IN_NPA_ATOL = 1e-6
 
-#: Largest moment matrix (monomials) any NPA SDP is attempted for: SCS's per-iteration N×N
-#: eigendecomposition and the N(N+1)/2-entry cone make larger problems hours-long.  Larger
-#: requests raise ``ValueError`` before anything is built.
-MAX_MOMENT_SIZE = 1000
+#: Largest moment matrix (monomials) any NPA SDP is attempted for.  The largest SDP measured to
+#: finish here is the Cube's joint 289-monomial membership SDP (SCS, 72–121 s on 2 shared
+#: cores); SCS's cost per iteration grows as N³ (an N×N eigendecomposition), so CHSH at level
+#: 12 (313 monomials) or 20 (841) would take far longer for nothing (CHSH is tight at level 1).
+#: Larger requests raise ``ValueError`` from a combinatorial count (:func:`predicted_size`)
+#: before any word is enumerated.
+MAX_MOMENT_SIZE = 300
 
 #: Interior-point solvers (Clarabel, ...) factorize a dense block of the PSD cone's dimension
 #: N(N+1)/2 per iteration: about 8·(N(N+1)/2)² bytes.  Above this estimate they are refused with a
@@ -145,16 +179,120 @@ def _reduce_party_word(ops, question_of):
     return tuple(out)
 
 
-def _parse_level(level):
-    if isinstance(level, str):
-        text = level.strip().upper().replace(" ", "")
-        if text == "1+AB":
-            return "1+AB"
-        if text.isdigit() and int(text) >= 1:
-            return int(text)
-    elif isinstance(level, (int, np.integer)) and not isinstance(level, bool) and level >= 1:
-        return int(level)
-    raise ValueError(f"level must be a positive integer or '1+AB', got {level!r}")
+@dataclass(frozen=True)
+class NPALevel:
+    """A parsed NPA level: words of total length ≤ ``base``, plus the ``terms``.
+
+    ``terms``: letter strings such as ``"AB"`` or ``"AAB"`` (letter ``A`` is player 0, ``B``
+    player 1, ...); a term stands for the products with, for each player, a reduced word of
+    length 1 to (number of its letters) — ``"AAB"``: a product of two of A's projectors times
+    one of B's, as toqito and ncpol2sdpa read it.  ``local``: the level ``"1+AB"``, which means
+    *every* product of at most one projector per player, for any number of players (with two
+    players, the same as the literal reading).  ``name``: the canonical text.
+    """
+    name: str
+    base: int
+    terms: tuple = ()
+    local: bool = False
+
+
+def parse_level(level):
+    """An :class:`NPALevel` from ``1``, ``2``, ... , ``"1+AB"``, ``"1+AB+AAB"``, ``"2+ABB"``,
+    or a list of such parts (``[1, "AB", "AAB"]``).  Raises ``ValueError`` naming ``level``."""
+    if isinstance(level, NPALevel):
+        return level
+    if isinstance(level, (list, tuple)):
+        if not level or not all(isinstance(part, (str, int, np.integer))
+                                and not isinstance(part, bool) for part in level):
+            raise ValueError(f"level as a list must hold a base level and letter terms, e.g. "
+                             f"[1, 'AB', 'AAB'], got {level!r}")
+        level = "+".join(str(part) for part in level)
+    if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
+        if level >= 1:
+            return NPALevel(name=str(int(level)), base=int(level))
+    elif isinstance(level, str):
+        parts = level.strip().upper().replace(" ", "").split("+")
+        if parts[0].isdigit() and int(parts[0]) >= 1 and all(
+                part and part.isalpha() and part.isascii() for part in parts[1:]):
+            terms = tuple(dict.fromkeys("".join(sorted(part)) for part in parts[1:]))
+            name = "+".join([str(int(parts[0]))] + list(terms))
+            return NPALevel(name=name, base=int(parts[0]), terms=terms, local=name == "1+AB")
+    raise ValueError(f"level must be a positive integer or a string such as '1+AB' or "
+                     f"'1+AB+AAB' (a base level, then products named by player letters), "
+                     f"got {level!r}")
+
+
+def _words_per_length(n_answers, n_questions):
+    """Number of nonzero reduced words of length ℓ of one party (exact integers): 1 for ℓ = 0,
+    ``q(m−1)·((q−1)(m−1))^(ℓ−1)`` after (consecutive projectors of one question multiply to
+    one of them or to zero, so a reduced word changes question at every step)."""
+    r, s = n_questions * (n_answers - 1), (n_questions - 1) * (n_answers - 1)
+    return lambda length: 1 if length == 0 else r * s ** (length - 1)
+
+
+def _length_sets(npa_level, n):
+    """The monomial set as a list of *shapes*: each shape is a list (one per player) of the
+    allowed lengths of that player's sub-word; the set is the union over shapes of all words
+    whose sub-word lengths lie in them, intersected with total length ≤ ``base`` for the first
+    shape only (flagged by the returned ``limit``)."""
+    shapes = [("base", [range(npa_level.base + 1)] * n, npa_level.base)]
+    if npa_level.local:
+        shapes.append(("local", [range(2)] * n, None))
+    for term in npa_level.terms:
+        counts = [term.count(chr(ord("A") + k)) for k in range(n)]
+        if sum(counts) != len(term):
+            raise ValueError(f"level {npa_level.name!r}: term {term!r} names a player beyond "
+                             f"the {n} players (letters A..{chr(ord('A') + n - 1)})")
+        shapes.append((term, [range(1, c + 1) if c else range(1) for c in counts], None))
+    half = n // 2
+    shapes.append(("cover", [range(2) if k < half else range(1) for k in range(n)], None))
+    shapes.append(("cover", [range(1) if k < half else range(2) for k in range(n)], None))
+    return shapes
+
+
+def _shape_size(counters, lengths, limit):
+    """Number of words of one shape (exact integer), by a truncated polynomial product."""
+    poly = {0: 1}
+    for count, allowed in zip(counters, lengths):
+        new = {}
+        for total, ways in poly.items():
+            for length in allowed:
+                if limit is not None and total + length > limit:
+                    break
+                c = count(length)
+                if c:
+                    new[total + length] = new.get(total + length, 0) + ways * c
+        poly = new
+    return sum(poly.values())
+
+
+def predicted_size(n_answers, n_questions, level=1, extra_words=()):
+    """Number of monomials of the NPA moment matrix, from counting alone (nothing is built).
+
+    The monomial set is a union of parts (the words of length ≤ base, each letter term, the
+    products that express n-body terms, ``extra_words``); each part is counted exactly from
+    the per-party counts of reduced words, parts contained in another are dropped, and
+    ``(lower, upper)`` = (largest part, sum of parts) bracket the union — equal when one part
+    contains the others (integer levels and ``"1+AB"`` for two players).  Used to refuse
+    problems above :data:`MAX_MOMENT_SIZE` in microseconds instead of enumerating words.
+    """
+    n_answers, n_questions = _check_sizes(n_answers, "n_answers"), _check_sizes(n_questions,
+                                                                                 "n_questions")
+    npa_level = parse_level(level)
+    counters = [_words_per_length(m, q) for m, q in zip(n_answers, n_questions)]
+    shapes = _length_sets(npa_level, len(n_answers))
+
+    def inside(small, big):           # every word of shape `small` is one of shape `big`
+        (_, lengths_s, _), (_, lengths_b, limit_b) = small, big
+        return (all(set(s) <= set(b) for s, b in zip(lengths_s, lengths_b))
+                and (limit_b is None or sum(max(s) for s in lengths_s) <= limit_b))
+
+    kept = [s for i, s in enumerate(shapes)
+            if not any(inside(s, t) and (not inside(t, s) or j < i)
+                       for j, t in enumerate(shapes) if j != i)]
+    sizes = [_shape_size(counters, lengths, limit) for _, lengths, limit in kept]
+    return max(sizes), sum(sizes) + len(extra_words)
+
 
 
 @dataclass(frozen=True)
@@ -200,44 +338,98 @@ def _local_operators(n_answers, n_questions):
             for m, q in zip(n_answers, n_questions)]
 
 
-def _monomial_set(local_ops, level):
+def _check_extra_words(extra_words, n_answers, n_questions):
+    """Validate user-given extra monomials: each a sequence of ``(player, question, answer)``
+    Collins–Gisin projectors (answer < n_answers − 1).  Returns them as tuples of per-party
+    local-operator sub-words, reduced (``ValueError`` if a word is zero)."""
+    if extra_words is None:
+        return []
+    if isinstance(extra_words, (str, bytes)) or not hasattr(extra_words, "__iter__"):
+        raise TypeError(f"extra_words must be a list of words (sequences of (player, question, "
+                        f"answer) triples), got {type(extra_words).__name__}")
+    n = len(n_answers)
+    question_of = [[None] + [x for x in range(q) for _ in range(m - 1)]
+                   for m, q in zip(n_answers, n_questions)]
+    words = []
+    for word in extra_words:
+        try:
+            triples = [tuple(int(v) for v in op) for op in word]
+        except (TypeError, ValueError):
+            raise TypeError(f"extra_words: each word must be a sequence of (player, question, "
+                            f"answer) integer triples, got {word!r}") from None
+        parts = [[] for _ in range(n)]
+        for op in triples:
+            if len(op) != 3:
+                raise ValueError(f"extra_words: {op!r} is not a (player, question, answer) triple")
+            k, x, a = op
+            if not (0 <= k < n and 0 <= x < n_questions[k] and 0 <= a < n_answers[k] - 1):
+                raise ValueError(f"extra_words: projector {op!r} is out of range (players < {n}, "
+                                 f"questions < n_questions, answers < n_answers - 1: the last "
+                                 f"answer's projector is 1 minus the others)")
+            parts[k].append(1 + x * (n_answers[k] - 1) + a)
+        reduced = [_reduce_party_word(p, question_of[k]) for k, p in enumerate(parts)]
+        if any(r is None for r in reduced):
+            raise ValueError(f"extra_words: the word {word!r} is zero (orthogonal projectors)")
+        words.append(tuple(reduced))
+    return words
+
+
+def _monomial_set(local_ops, npa_level, extra_words=()):
     """Canonical monomials (tuples of per-party sub-words) of a level, plus the extra monomials
     that let the moment matrix express every correlator.
 
+    Words are generated per party (reduced words by length, extending only by a projector of
+    another question) and combined per length vector, so the work is proportional to the
+    number of monomials — :func:`predicted_size` has refused oversized requests before this.
     Returns (monomials, n_extra, positivity_implied); the last is True when every product of
     ≤ 1 operator per party is a monomial: then each ``p(a|o) = v^T Γ v`` for the vector v that
     writes the product of the answers' projectors in monomials, so ``p ≥ 0`` follows from PSD.
     """
     n = len(local_ops)
     question_of = [[None] + [x for x, _ in ops] for ops in local_ops]
-    singles = [[()] + [(i,) for i in range(1, len(ops) + 1)] for ops in local_ops]
+    shapes = _length_sets(npa_level, n)
+    by_length = []
+    for k in range(n):
+        top = max(max(lengths[k]) for _, lengths, _ in shapes)
+        words = [[()]]
+        for _ in range(top):
+            words.append([w + (i,) for w in words[-1] for i in range(1, len(local_ops[k]) + 1)
+                          if not w or question_of[k][w[-1]] != question_of[k][i]])
+        by_length.append(words)
 
-    def at_most_one_per_party(parties):
-        choices = [singles[k] if k in parties else [()] for k in range(n)]
-        return list(itertools.product(*choices))
+    def shape_words(lengths, limit):
+        vectors = [()]
+        for allowed in lengths:
+            vectors = [v + (length,) for v in vectors for length in allowed
+                       if limit is None or sum(v) + length <= limit]
+        for vector in sorted(vectors, key=sum):
+            yield from itertools.product(*(by_length[k][length]
+                                           for k, length in enumerate(vector)))
 
-    if level == "1+AB":
-        base = at_most_one_per_party(set(range(n)))
-    else:
-        base, seen = [], set()
-        flat = [(k, i) for k in range(n) for i in range(1, len(local_ops[k]) + 1)]
-        for length in range(level + 1):
-            for seq in itertools.product(flat, repeat=length):
-                parts = [_reduce_party_word([i for k2, i in seq if k2 == k], question_of[k])
-                         for k in range(n)]
-                if any(part is None for part in parts):
-                    continue
-                word = tuple(parts)
-                if word not in seen:
-                    seen.add(word)
-                    base.append(word)
-    covering = (at_most_one_per_party(set(range(n // 2)))
-                + at_most_one_per_party(set(range(n // 2, n))))
-    present = set(base)
-    extra = [w for w in dict.fromkeys(covering) if w not in present]
-    present.update(extra)
-    positivity_implied = all(w in present for w in at_most_one_per_party(set(range(n))))
-    return base + extra, len(extra), positivity_implied
+    chosen = {}
+    for kind, lengths, limit in shapes:
+        if kind != "cover":
+            chosen.update(dict.fromkeys(shape_words(lengths, limit)))
+    chosen.update(dict.fromkeys(extra_words))
+    # Close under parents: each word u ≠ 1 gets some v with u = P·v (P its first projector of
+    # one player), so Γ[u,u] ≤ Γ[v,v] ≤ ... ≤ 1 (the 2×2 minor on rows v, u) — the certificates
+    # (dual_bound, the membership bounds) rely on every diagonal entry being at most 1.
+    queue = list(chosen)
+    while queue:
+        word = queue.pop()
+        options = [word[:k] + (part[1:],) + word[k + 1:] for k, part in enumerate(word) if part]
+        if options and not any(parent in chosen for parent in options):
+            chosen[options[0]] = None
+            queue.append(options[0])
+    n_before = len(chosen)
+    for kind, lengths, limit in shapes:
+        if kind == "cover":
+            chosen.update(dict.fromkeys(shape_words(lengths, limit)))
+    n_local = math.prod(len(ops) + 1 for ops in local_ops)
+    positivity_implied = n_local <= len(chosen) and all(
+        w in chosen for w in itertools.product(*([()] + [(i,) for i in range(1, len(ops) + 1)]
+                                                 for ops in local_ops)))
+    return list(chosen), len(chosen) - n_before, positivity_implied
 
 
 def _party_products(subwords, question_of):
@@ -289,24 +481,35 @@ def _table_map(n_answers, n_questions, correlator_variable, n_variables):
     return K, (K @ select).tocsr()
 
 
-def npa_relaxation(n_answers, n_questions, level=1):
+def npa_relaxation(n_answers, n_questions, level=1, extra_words=None):
     """Build the index maps of the NPA moment matrix for the given alphabet sizes and level.
 
-    ``n_answers``, ``n_questions``: one entry per player.  Returns an :class:`NPARelaxation`.
-    The maps depend only on the sizes, so they can be reused across games.
+    ``n_answers``, ``n_questions``: one entry per player; ``level``: see :func:`parse_level`;
+    ``extra_words``: additional monomials, each a sequence of ``(player, question, answer)``
+    Collins–Gisin projectors (answer < n_answers − 1), e.g. ``[[(0, 0, 0), (0, 1, 0), (1, 2,
+    0)]]`` for :math:`E^A_{0|0}E^A_{0|1}E^B_{0|2}`.  Returns an :class:`NPARelaxation`.  The
+    maps depend only on the sizes, so they can be reused across games.
+
+    The number of monomials is predicted by counting (:func:`predicted_size`) before any word
+    is enumerated: above :data:`MAX_MOMENT_SIZE` a ``ValueError`` stating the size is raised
+    in well under a second (CHSH at level 20, 300 questions at level 3, 20 players).
     """
     n_answers, n_questions = _check_sizes(n_answers, "n_answers"), _check_sizes(n_questions,
                                                                                  "n_questions")
     if len(n_answers) != len(n_questions):
         raise ValueError(f"n_answers and n_questions must have one entry per player, got "
                          f"{len(n_answers)} and {len(n_questions)}")
-    level = _parse_level(level)
+    npa_level = parse_level(level)
+    words = _check_extra_words(extra_words, n_answers, n_questions)
+    smallest, largest = predicted_size(n_answers, n_questions, npa_level)
+    _check_size(smallest, npa_level, at_least=smallest != largest)
+    level = npa_level.name
     n = len(n_answers)
     local_ops = _local_operators(n_answers, n_questions)
     question_of = [[None] + [x for x, _ in ops] for ops in local_ops]
-    monomials, n_extra, positivity_implied = _monomial_set(local_ops, level)
+    monomials, n_extra, positivity_implied = _monomial_set(local_ops, npa_level, words)
     N = len(monomials)
-    _check_size(N)
+    _check_size(N, npa_level)
 
     # Per party: distinct sub-words, their products and adjoints (small Python tables) ...
     components, codes_shape, adjoints = [], [], []
@@ -416,7 +619,68 @@ angle \le arepsilon\,\mathrm{tr}\,\Gamma \le arepsilon N` with
     c_identity = c[relaxation.identity_variable] - (A.T @ (A @ shift))[
         relaxation.identity_variable]
     epsilon = max(0.0, -float(np.linalg.eigvalsh(Z)[0]))
-    return float(c_identity + epsilon * N)
+    size = N * N * (np.linalg.norm(Z) + np.max(np.abs(c))) + np.sum(np.abs(objective))
+    return round_up(c_identity + epsilon * N, size)
+
+
+def refined_dual_bound(relaxation, objective, Z, multipliers=None):
+    r""":func:`dual_bound` after a short Gauss–Newton refinement of the dual matrix ``Z``.
+
+    A solver's ``Z`` meets the dual's equality constraints :math:`c_k = 0` (k ≠ identity) only
+    to its tolerance; :func:`dual_bound` repairs them exactly by a shift that creates a negative
+    eigenvalue, paid for as :math:`\varepsilon N`.  That term dominates for first-order solves
+    (I3322 at level 3, SCS at 1e-6: 0.25097 for an optimum near 0.250878).  The refinement keeps
+    the dual PSD by construction — :math:`Z = RR^T`, R from ``Z``'s positive eigenpairs — and
+    corrects R by Gauss–Newton steps on :math:`A^T\mathrm{vec}(RR^T) = -w` (off the identity;
+    ``w`` includes the positivity multipliers, kept fixed): each step is the minimum-norm
+    least-squares solution (LSQR) of the linearization :math:`A^T\mathrm{vec}(R\,dR^T +
+    dR\,R^T) = -\text{residual}`, so the residual falls quadratically (measured on I3322 level
+    3: 4e-6, 3e-7, 5e-9, ...) and ``ε`` with it.  Every iterate's certificate is computed by
+    :func:`dual_bound` — valid for any ``Z`` — and the smallest is returned, so the refinement
+    can only tighten the bound, never invalidate it.  Steps: :data:`REFINE_STEPS`, LSQR
+    iterations per step: :data:`REFINE_LSQR_ITERATIONS`.
+    """
+    best = dual_bound(relaxation, objective, Z, multipliers)
+    Z = (np.asarray(Z, dtype=float) + np.asarray(Z, dtype=float).T) / 2
+    eigenvalues, vectors = np.linalg.eigh(Z)
+    if eigenvalues[-1] <= 0:
+        return best
+    keep = eigenvalues > REFINE_RANK_TOL * eigenvalues[-1]
+    R = vectors[:, keep] * np.sqrt(eigenvalues[keep])
+    N, k = R.shape
+    A = _entry_selector(relaxation)
+    target = -np.asarray(objective, dtype=float)
+    if multipliers is not None:
+        target = target - relaxation.table_map.T @ np.maximum(multipliers, 0.0)
+    rows = np.ones(relaxation.n_variables, dtype=bool)
+    rows[relaxation.identity_variable] = False
+    target = target[rows]
+
+    def constraints(R):
+        return (A.T @ (R @ R.T).ravel())[rows]
+
+    for _ in range(REFINE_STEPS):
+        residual = constraints(R) - target
+        if not np.all(np.isfinite(residual)) or np.max(np.abs(residual)) < 1e-14:
+            break
+
+        def apply(x, R=R):
+            S = R @ x.reshape(N, k).T
+            return (A.T @ (S + S.T).ravel())[rows]
+
+        def adjoint(u, R=R):
+            full = np.zeros(relaxation.n_variables)
+            full[rows] = u
+            U = (A @ full).reshape(N, N)
+            return ((U + U.T) @ R).ravel()
+
+        operator = spla.LinearOperator((int(rows.sum()), N * k), matvec=apply,
+                                       rmatvec=adjoint)
+        step = spla.lsqr(operator, -residual, atol=1e-15, btol=1e-15,
+                         iter_lim=REFINE_LSQR_ITERATIONS)[0]
+        R = R + step.reshape(N, k)
+        best = min(best, dual_bound(relaxation, objective, R @ R.T, multipliers))
+    return best
 
 
 def _game_arrays(game):
@@ -429,46 +693,79 @@ def _game_arrays(game):
     return weights, tuple(game.n_answers), tuple(game.n_questions)
 
 
-def _check_size(size):
+def _check_size(size, level=None, at_least=False):
     if size > MAX_MOMENT_SIZE:
-        raise ValueError(f"the NPA moment matrix would have {size} monomials, more than "
-                         f"MAX_MOMENT_SIZE = {MAX_MOMENT_SIZE}: use a lower level")
+        name = "" if level is None else f" at level {level.name!r}"
+        raise ValueError(
+            f"the NPA moment matrix{name} would have {'at least ' if at_least else ''}{size} "
+            f"monomials, more than MAX_MOMENT_SIZE = {MAX_MOMENT_SIZE} (the SDP would take "
+            f"hours): use a lower level, an intermediate level such as '1+AB' (add terms like "
+            f"'1+AB+AAB' to tighten it), or for a game with independent question blocks "
+            f"decompose=True")
 
 
-def _pick_solver(solver, size, options):
-    """Clarabel up to :data:`CLARABEL_MAX_SIZE` monomials, else SCS at tight tolerances
-    (:data:`SCS_DEFAULTS`); the caller's options take precedence.  Raises ``ValueError`` for
-    problems beyond :data:`MAX_MOMENT_SIZE` or :data:`INTERIOR_POINT_MAX_BYTES`."""
+def _attempts(solver, size, options):
+    """The ``(solver, options)`` pairs to try in order, chosen by the problem's shape.
+
+    ``solver=None``: up to :data:`CLARABEL_MAX_SIZE` monomials Clarabel, then Clarabel with
+    :data:`CLARABEL_RETRY` (a random 3-player game at "1+AB", found by
+    tests/test_bounds_chain.py, ended inaccurate with the default factorization), then SCS at
+    :data:`SCS_DEFAULTS`; above it SCS only (Clarabel's time and memory explode there).  A
+    solver named by the caller is used alone (Clarabel still retries its other factorization
+    unless the caller chose one); the caller's options take precedence.  Raises
+    ``ValueError`` for an interior-point solver beyond :data:`INTERIOR_POINT_MAX_BYTES`.
+    """
     _check_size(size)
+    scs = ("SCS", {**SCS_DEFAULTS, **options})
     if solver is None:
-        solver = DEFAULT_SOLVER if size <= CLARABEL_MAX_SIZE else "SCS"
+        if size > CLARABEL_MAX_SIZE:
+            return [scs]
+        return [("CLARABEL", options), ("CLARABEL", {**options, **CLARABEL_RETRY}), scs]
     memory = 8.0 * (size * (size + 1) / 2) ** 2
     if str(solver).upper() in INTERIOR_POINT_SOLVERS and memory > INTERIOR_POINT_MAX_BYTES:
         raise ValueError(f"solver {solver} on a {size}-monomial moment matrix needs about "
                          f"{memory / 1e9:.0f} GB (interior point, dense cone block); use "
                          f"solver='SCS' or solver=None")
-    if solver == "SCS":
-        options = {**SCS_DEFAULTS, **options}
-    return solver, options
+    if str(solver).upper() == "SCS":
+        return [scs]
+    if str(solver).upper() == "CLARABEL" and "direct_solve_method" not in options:
+        return [(solver, options), (solver, {**options, **CLARABEL_RETRY})]
+    return [(solver, options)]
 
 
-def _solve(problem, solver, options, what):
-    """:func:`~qpolicy.bounds.results.solve`, retrying an inaccurate Clarabel solve once with
-    :data:`CLARABEL_RETRY` (unless the caller chose the factorization), and if that is
-    inaccurate too, with SCS at :data:`SCS_DEFAULTS` (a random 3-player game at "1+AB", found by
-    tests/test_bounds_chain.py, ended inaccurate with both factorizations)."""
-    try:
-        return solve(problem, solver, what=what, **options)
-    except SolverError as exc:
-        if (solver != "CLARABEL" or exc.status != cp.OPTIMAL_INACCURATE
-                or "direct_solve_method" in options):
-            raise
-    try:
-        return solve(problem, solver, what=what, **options, **CLARABEL_RETRY)
-    except SolverError as exc:
-        if exc.status != cp.OPTIMAL_INACCURATE:
-            raise
-        return solve(problem, "SCS", what=what, **SCS_DEFAULTS)
+def _solve_certified(problem, attempts, what, certify):
+    """Solve ``problem`` with each ``(solver, options)`` of ``attempts`` until one is accepted.
+
+    After a solve that ends "optimal" or "optimal_inaccurate", ``certify(status)`` turns the
+    solver's point into rigorous numbers and returns ``(result, accepted)``: the numbers are
+    certified whatever the status, so an inaccurate solve can be accepted, and an optimal one
+    that does not settle the question can move on to the next (tighter) attempt.  Returns
+    ``(result, solver, status, seconds, accepted)`` of the first accepted attempt, else of the
+    last one that produced a result; raises :class:`SolverError` with the last status if none
+    did.
+    """
+    error, last = None, None
+    for solver, options in attempts:
+        start = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+                problem.solve(solver=solver, **options)
+        except cp.error.SolverError as exc:
+            error = SolverError(f"{solver} failed on the {what}: {exc}", "solver_error")
+            continue
+        seconds = time.perf_counter() - start
+        if problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+            result, accepted = certify(problem.status)
+            if result is not None:
+                last = (result, solver, problem.status, seconds, accepted)
+                if accepted:
+                    return last
+                continue
+        error = SolverError(f"{solver} did not solve the {what}", problem.status)
+    if last is not None:
+        return last
+    raise error
 
 
 def question_blocks(weights):
@@ -505,11 +802,41 @@ def question_blocks(weights):
     return blocks
 
 
-def _npa_block(weights, level, solver, positivity, solver_options):
-    """The NPA SDP for the payoff weights ``W[a..., o...]`` of one block."""
+def _normalized_objective(relaxation, weights):
+    """``(offset, scale, direction)`` with ``objective · y = offset + scale·(direction · y)`` on
+    the NPA variables, ``direction`` zero on the identity and of largest entry 1 (``scale`` 0 for
+    a constant payoff).  The per-question mean of ``W`` is taken out first (its value is the
+    same for every table), so a shifted payoff ``a·V + b`` gives the same direction as ``V``
+    up to rounding: the solver sees the same problem at every payoff scale and shift."""
+    n = weights.ndim // 2
+    mean = weights.mean(axis=tuple(range(n)), keepdims=True)
+    centred = weights - mean
+    offset = float(np.sum(mean))          # Σ_a p(a|o) = 1 for every question tuple o
+    objective = np.asarray(relaxation.table_map.T @ centred.ravel(), dtype=float)
+    offset += float(objective[relaxation.identity_variable])
+    objective[relaxation.identity_variable] = 0.0
+    scale = float(np.max(np.abs(objective)))
+    return offset, scale, (objective / scale if scale > 0 else objective)
+
+
+def _npa_block(weights, level, solver, positivity, solver_options, extra_words):
+    """The NPA SDP for the payoff weights ``W[a..., o...]`` of one block.
+
+    The payoff is normalized (:func:`_normalized_objective`) and the rigorous bound mapped back
+    with outward rounding, so the result is invariant under ``V → a·V + b`` (a > 0)."""
     start = time.perf_counter()
     n = weights.ndim // 2
-    relaxation = npa_relaxation(weights.shape[:n], weights.shape[n:], level)
+    relaxation = npa_relaxation(weights.shape[:n], weights.shape[n:], level, extra_words)
+    offset, scale, direction = _normalized_objective(relaxation, weights)
+    N = len(relaxation.monomials)
+    attempts = _attempts(solver, N, solver_options)
+    details = {"size": N, "n_variables": relaxation.n_variables, "positivity": positivity,
+               "extra_monomials": relaxation.extra_monomials, "offset": offset, "scale": scale}
+    if scale == 0.0:              # a constant payoff: every table has the value `offset`
+        return Bound(value=offset, upper=offset, kind="npa", status=cp.OPTIMAL,
+                     level=relaxation.level, seconds=time.perf_counter() - start,
+                     details={**details, "positivity_rows": False, "primal_value": offset,
+                              "dual_bound": offset, "gap": 0.0})
     y = cp.Variable(relaxation.n_variables)
     gamma = _moment_matrix(relaxation, y)
     table = relaxation.table_map @ y
@@ -517,29 +844,43 @@ def _npa_block(weights, level, solver, positivity, solver_options):
     positivity_rows = positivity and not relaxation.positivity_implied
     if positivity_rows:       # redundant rows are left out: they make interior points struggle
         constraints.append(table >= 0)
-    objective = relaxation.table_map.T @ weights.ravel()        # w with value = w · y
-    solver, solver_options = _pick_solver(solver, len(relaxation.monomials), solver_options)
-    problem = cp.Problem(cp.Maximize(objective @ y), constraints)
+    problem = cp.Problem(cp.Maximize(direction @ y), constraints)
     build_seconds = time.perf_counter() - start
-    value, solver_name, status, solve_seconds = _solve(
-        problem, solver, solver_options, what=f"NPA level {relaxation.level} SDP")
-    multipliers = constraints[2].dual_value if positivity_rows else None
-    certified = min(dual_bound(relaxation, objective, sign * constraints[0].dual_value,
-                               None if multipliers is None else sign * multipliers)
-                    for sign in (1.0, -1.0))     # any Z is valid; take the solver's either way
+
+    def certify(status):
+        multipliers = constraints[2].dual_value if positivity_rows else None
+        Z = constraints[0].dual_value
+        if Z is None or problem.value is None or gamma.value is None:
+            return None, False
+        Z = np.asarray(Z, dtype=float)     # any Z is valid: take the solver's either sign
+        sign = min((1.0, -1.0), key=lambda sign: dual_bound(
+            relaxation, direction, sign * Z, None if multipliers is None else sign * multipliers))
+        certified = refined_dual_bound(relaxation, direction, sign * Z,
+                                       None if multipliers is None else sign * multipliers)
+        gap = certified - float(problem.value)
+        return certified, bool(np.isfinite(certified)) and (status == cp.OPTIMAL
+                                                             or gap <= INACCURATE_GAP)
+
+    what = f"NPA level {relaxation.level} SDP"
+    certified, solver_name, status, solve_seconds, accepted = _solve_certified(
+        problem, attempts, what, certify)
+    if not accepted:
+        raise SolverError(f"{solver_name} did not solve the {what} to a certificate within "
+                          f"INACCURATE_GAP = {INACCURATE_GAP:g} (normalized)", status)
+    upper = round_up(offset + scale * certified, abs(offset) + scale * abs(certified))
+    primal = offset + scale * float(problem.value)
     return Bound(
-        value=value, kind="npa", solver=solver_name, status=status, level=relaxation.level,
-        moment_matrix=np.asarray(gamma.value), seconds=time.perf_counter() - start,
-        details={"size": len(relaxation.monomials), "n_variables": relaxation.n_variables,
-                 "positivity": positivity, "positivity_rows": positivity_rows,
-                 "extra_monomials": relaxation.extra_monomials,
+        value=upper, upper=upper, kind="npa", solver=solver_name, status=status,
+        level=relaxation.level, moment_matrix=np.asarray(gamma.value),
+        seconds=time.perf_counter() - start,
+        details={**details, "positivity_rows": positivity_rows,
                  "build_seconds": build_seconds, "solve_seconds": solve_seconds,
-                 "dual_bound": certified,
+                 "primal_value": primal, "dual_bound": upper, "gap": upper - primal,
                  "table": np.asarray(table.value).reshape(weights.shape)})
 
 
 def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
-                    **solver_options):
+                    extra_words=None, **solver_options):
     r"""Upper bound on the quantum value of ``game`` from the NPA hierarchy at ``level``.
 
     .. math::  \max\ \sum_{a,o} \mu(o) V(a|o)\, p(a|o) \quad\text{s.t.}\quad
@@ -558,28 +899,43 @@ def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
     sum equals 209/648 (2 × Tetra's blocks of 81 monomials instead of 289), which the see-saw
     reaches, so nothing is lost there.
 
+    **What is returned is what is proved.**  ``value`` (= ``upper``) is the rigorous bound
+    recomputed from the solver's dual matrix (:func:`dual_bound`, refined by
+    :func:`refined_dual_bound`, rounded outward), never the solver's own number: that one is
+    ``details["primal_value"]`` (it can sit slightly below the true optimum: SCS on Tetra ended
+    3e-9 below an explicit strategy's value), and ``details["gap"] = value − primal_value``
+    says how tight the certificate is.
+
+    **Scale.**  The payoff is normalized before solving (constant per question tuple taken out,
+    largest coefficient 1) and the bound mapped back, so ``a·V + b`` (a > 0) gives ``a·value +
+    b`` (up to rounding): solver tolerances never meet an unnormalized objective.
+
     Parameters
     ----------
-    game : NonlocalGame (any number of players).
-    level : ``1``, ``"1+AB"``, ``2`` (or any integer ≥ 1).
-    solver : cvxpy solver name.  Default: Clarabel (~1e-8) for moment matrices of at most
-        :data:`CLARABEL_MAX_SIZE` monomials, SCS with :data:`SCS_DEFAULTS` above (Clarabel's time
-        and memory explode there); ``details["size"]`` and ``solver`` say which was used.
+    game : NonlocalGame (any number of players, any real payoff).
+    level : ``1``, ``2``, ... or ``"1+AB"``, ``"1+AB+AAB"``, ``"1+AB+ABC"`` (:func:`parse_level`).
+    solver : cvxpy solver name, used alone.  Default (None): chosen by the moment matrix's size
+        and fallen back across solvers before raising (:func:`_attempts`: Clarabel up to
+        :data:`CLARABEL_MAX_SIZE` monomials, then its other factorization, then SCS; SCS with
+        :data:`SCS_DEFAULTS` above).  ``details["size"]`` and ``solver`` say what was used.
     positivity : add ``p(a|o) ≥ 0`` for every answer including the dropped last one.
-    decompose : bound independent question blocks separately (see above).
+    decompose : bound independent question blocks separately (see above; not with
+        ``extra_words``, whose question indices refer to the whole game).
+    extra_words : additional monomials (see :func:`npa_relaxation`).
     solver_options : passed to ``problem.solve`` (e.g. tolerances).
 
-    Returns a :class:`~qpolicy.bounds.results.Bound` with ``kind="npa"``, ``level``, the solver
-    and status, ``moment_matrix`` (Γ at the optimum, monomials in
-    ``npa_relaxation(...).monomials`` order; with several blocks, None and each block's
-    :class:`Bound` is in ``details["blocks"]``), ``seconds`` (build + solve) and ``details``:
-    ``size`` (N), ``n_variables``, ``positivity``, ``positivity_rows``, ``extra_monomials``,
-    ``build_seconds``, ``solve_seconds``, ``table`` (the optimal table ``p[a..., o...]``) and
-    ``dual_bound``: a *rigorous* upper bound recomputed from the solver's dual matrix
-    (:func:`dual_bound`; measured within ~1e-7 of ``value``).  ``value`` itself is the solver's
-    number: accurate to ~1e-8 but it can sit slightly below the true optimum (SCS on Tetra:
-    3e-9 below an explicit strategy's value); quote ``dual_bound`` for a certified claim.
-    Raises :class:`~qpolicy.bounds.results.SolverError` if the solver does not report optimal.
+    Returns a :class:`~qpolicy.bounds.results.Bound` with ``kind="npa"``, ``value`` = ``upper``
+    (certified), ``level``, the solver and status, ``moment_matrix`` (Γ at the solver's
+    optimum, monomials in ``npa_relaxation(...).monomials`` order; with several blocks, None
+    and each block's :class:`Bound` is in ``details["blocks"]``), ``seconds`` (build + solve)
+    and ``details``: ``size`` (N), ``n_variables``, ``positivity``, ``positivity_rows``,
+    ``extra_monomials``, ``build_seconds``, ``solve_seconds``, ``table`` (the solver's optimal
+    table ``p[a..., o...]``), ``primal_value``, ``gap``, ``dual_bound`` (= ``value``, kept for
+    older callers), ``offset`` and ``scale`` (the normalization).  Status "optimal_inaccurate"
+    is accepted only when the certificate is within :data:`INACCURATE_GAP` (normalized) of the
+    solver's value; otherwise the next solver is tried, and
+    :class:`~qpolicy.bounds.results.SolverError` is raised after the last.  Oversized levels
+    raise ``ValueError`` before anything is built (:data:`MAX_MOMENT_SIZE`).
 
     >>> from qpolicy import games
     >>> round(npa_upper_bound(games.ghz(), level=1).value, 6)
@@ -591,64 +947,74 @@ def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
         raise TypeError(f"decompose must be True or False, got {type(decompose).__name__}")
     start = time.perf_counter()
     weights, n_answers, n_questions = _game_arrays(game)
-    _parse_level(level)
-    blocks = question_blocks(weights) if decompose else []
-    if len(blocks) <= 1:
-        return _npa_block(weights, level, solver, positivity, solver_options)
+    parse_level(level)
     n = len(n_answers)
+    # a constant payoff per question tuple is the same for every table: take it out first, so
+    # that a shifted payoff has the same question blocks
+    mean = weights.mean(axis=tuple(range(n)), keepdims=True)
+    offset, centred = float(np.sum(mean)), weights - mean
+    blocks = question_blocks(centred) if decompose and extra_words is None else []
+    if len(blocks) <= 1:
+        return _npa_block(weights, level, solver, positivity, solver_options, extra_words)
     parts = []
     for block in blocks:
-        sub = weights
+        sub = centred
         for k, questions in enumerate(block):
             sub = np.take(sub, questions, axis=n + k)
-        parts.append(_npa_block(sub, level, solver, positivity, solver_options))
+        parts.append(_npa_block(sub, level, solver, positivity, solver_options, None))
+    total = offset + sum(part.value for part in parts)
+    upper = round_up(total, abs(offset) + sum(abs(part.value) for part in parts))
+    primal = offset + sum(part.details["primal_value"] for part in parts)
     return Bound(
-        value=float(sum(part.value for part in parts)), kind="npa",
-        solver="+".join(dict.fromkeys(part.solver for part in parts)), status=parts[0].status,
+        value=upper, upper=upper, kind="npa",
+        solver="+".join(dict.fromkeys(str(part.solver) for part in parts)),
+        status=parts[0].status if all(p.status == parts[0].status for p in parts)
+        else cp.OPTIMAL_INACCURATE,
         level=parts[0].level, moment_matrix=None, seconds=time.perf_counter() - start,
         details={"size": [part.details["size"] for part in parts],
                  "n_variables": [part.details["n_variables"] for part in parts],
                  "positivity": positivity,
                  "positivity_rows": any(part.details["positivity_rows"] for part in parts),
                  "extra_monomials": sum(part.details["extra_monomials"] for part in parts),
-                 "dual_bound": float(sum(part.details["dual_bound"] for part in parts)),
-                 "question_blocks": blocks, "blocks": parts})
+                 "primal_value": primal, "dual_bound": upper, "gap": upper - primal,
+                 "offset": offset, "question_blocks": blocks, "blocks": parts})
 
 
-def in_npa(p, level=1, solver=None, atol=IN_NPA_ATOL, **solver_options):
-    r"""Whether the table ``p[a_1..a_n, o_1..o_n]`` passes the NPA test at ``level``.
+def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
+                   **solver_options):
+    r"""Is the table ``p[a_1..a_n, o_1..o_n]`` in the NPA relaxation at ``level``?  Three answers.
 
-    ``p`` must be a conditional distribution (validated).  A table that signals by more than
-    ``atol`` is not quantum (returns False, no SDP).  Otherwise the correlators of ``p`` are fixed
-    in the moment matrix and the SDP :math:`\min t` s.t. :math:`\Gamma + t\,\mathbb 1 \succeq 0`
-    is solved; ``p`` is accepted iff :math:`t^* \le` ``atol`` (default :data:`IN_NPA_ATOL` =
-    1e-6: quantum tables sit on the boundary of the set, where :math:`t^* \approx 0`).  False
-    means ``p`` is not in the NPA outer approximation at this level, so not quantum; True means
-    it is in that approximation (consistent with a quantum strategy).
+    The statistic is :math:`t^* = \min t` s.t. :math:`\Gamma(y) + t\,\mathbb 1 \succeq 0` with
+    the correlators of ``p`` fixed in the moment matrix (``t* ≤ 0`` iff ``p`` is in the
+    relaxation; quantum tables sit on its boundary, where ``t* ≈ 0``).  The solver's point is
+    turned into a rigorous interval ``[lower, upper] ∋ t*``:
 
-    **Decision and cost.**  Membership needs the *joint* moment matrix: unlike
-    :func:`npa_upper_bound`, it cannot be split into question blocks (a sub-table passing is only
-    a necessary condition), and fixing the correlators leaves most entries free (Cube at "1+AB":
-    28 896 of 29 185), so the SDP keeps its full size (289 monomials).  Solver policy as in
-    :func:`npa_upper_bound` (Clarabel up to :data:`CLARABEL_MAX_SIZE` monomials, SCS above), but
-    SCS runs at tolerance ``atol`` — the decision's own resolution — rather than 1e-8 (Cube at
-    "1+AB", measured under load: 70 s instead of 195 s).  The answer is then decided by
+    * ``upper = −λ_min Γ(y)`` with the correlators set exactly (:func:`_membership_primal_bound`);
+    * ``lower`` from the solver's dual matrix (:func:`_membership_dual_bound`);
 
-    1. a rigorous *dual* lower bound on :math:`t^*` (:func:`_membership_dual_bound`, from the
-       solver's dual matrix): above ``atol`` → False, certified whatever the solver's accuracy;
-    2. a rigorous *primal* upper bound :math:`-\lambda_{\min}\Gamma(y)` with the correlators set
-       exactly: at most ``atol`` → True, certified;
-    3. otherwise the solver's :math:`t` (≤ ``atol`` → True), as accurate as the solver (SCS's
-       :math:`t \approx 2\cdot 10^{-7}` on a Cube see-saw table whose exact :math:`t^*` is ≤ 0).
+    and the answer is a :class:`~qpolicy.bounds.results.Membership`: ``"member"`` if ``upper ≤
+    atol`` (certified: ``p`` is within ``atol`` of the relaxation, consistent with a quantum
+    strategy), ``"non_member"`` if ``lower > atol`` (certified: ``p`` is not quantum), else
+    ``"undecided"`` with the interval — never the solver's own number.  A table that signals by
+    more than ``atol`` is a non-member without an SDP (``reason="signaling"``).
 
-    Moment matrices above :data:`MAX_MOMENT_SIZE` monomials, or too large for an interior-point
-    ``solver`` (:data:`INTERIOR_POINT_MAX_BYTES`), raise ``ValueError`` before solving.
+    **Cost and solvers.**  Membership needs the *joint* moment matrix (a sub-table passing is
+    only a necessary condition), and fixing the correlators leaves most entries free (Cube at
+    "1+AB": 28 896 of 29 185), so the SDP keeps its full size (289 monomials).  ``solver=None``:
+    Clarabel up to :data:`CLARABEL_MAX_SIZE` monomials (then its other factorization, then
+    SCS); above, SCS at tolerance ``atol`` — the decision's own resolution — and, if that leaves
+    the answer undecided, once more warm-started at ``atol/100``.  A named ``solver`` is used
+    alone.  Moment matrices above :data:`MAX_MOMENT_SIZE` monomials, or too large for an
+    interior-point ``solver`` (:data:`INTERIOR_POINT_MAX_BYTES`), raise ``ValueError`` before
+    solving.  ``p`` must be a conditional distribution (validated); ``atol`` a positive finite
+    number.
 
     >>> import numpy as np, qpolicy as qp
-    >>> M = np.array([[np.diag([1., 0]), np.diag([0., 1])]])     # one question, Z measurement
-    >>> in_npa(qp.born(qp.bell_state(), [M, M]))
-    True
+    >>> from qpolicy.policies import pr_box
+    >>> npa_membership(pr_box()).status
+    'non_member'
     """
+    start = time.perf_counter()
     ndim = as_array(p, "p", complex_ok=False).ndim
     if ndim < 2 or ndim % 2:
         raise ValueError(f"p must have 2 * n_players axes (answers, then questions), got shape "
@@ -656,31 +1022,78 @@ def in_npa(p, level=1, solver=None, atol=IN_NPA_ATOL, **solver_options):
     n_players = ndim // 2
     p = check_table(p, n_players, name="p")
     atol = check_positive(atol, "atol")
-    relaxation = npa_relaxation(p.shape[:n_players], p.shape[n_players:], level)
+    relaxation = npa_relaxation(p.shape[:n_players], p.shape[n_players:], level, extra_words)
     N = len(relaxation.monomials)
-    solver, _ = _pick_solver(solver, N, {})
-    if solver == "SCS":          # the decision's resolution is atol (the caller's options win)
-        solver_options = {**SCS_DEFAULTS, "eps_abs": atol, "eps_rel": atol, **solver_options}
+    attempts = _attempts(solver, N, solver_options)
+    if solver is None and attempts[0][0] == "SCS":
+        tight = {**SCS_DEFAULTS, "eps_abs": atol / 100, "eps_rel": atol / 100,
+                 "warm_start": True, **solver_options}
+        attempts = [("SCS", {**SCS_DEFAULTS, "eps_abs": atol, "eps_rel": atol,
+                             **solver_options}), ("SCS", tight)]
     # Correlators from p: the Collins–Gisin map is injective and its range is exactly the
     # non-signaling tables, so a least-squares residual above tolerance means p signals.
     K = relaxation.correlator_map.toarray()
     correlators, *_ = np.linalg.lstsq(K, p.ravel(), rcond=None)
-    if np.max(np.abs(K @ correlators - p.ravel())) > atol:
-        return False
+    residual = float(np.max(np.abs(K @ correlators - p.ravel())))
+    if residual > atol:
+        return Membership(status=NON_MEMBER, lower=np.inf, upper=np.inf, atol=atol,
+                          reason="signaling", level=relaxation.level,
+                          seconds=time.perf_counter() - start,
+                          details={"signaling_residual": residual})
     fixed = relaxation.correlator_variable.ravel()
     y = cp.Variable(relaxation.n_variables)
     t = cp.Variable()
     gamma = _moment_matrix(relaxation, y)
     psd = gamma + t * np.eye(N) >> 0
-    shift, *_ = _solve(cp.Problem(cp.Minimize(t), [psd, y[fixed] == correlators]), solver,
-                       solver_options, what=f"NPA level {relaxation.level} membership SDP")
-    if _membership_dual_bound(relaxation, correlators, psd.dual_value) > atol:
-        return False
-    values = np.array(y.value, dtype=float)
-    values[fixed] = correlators
-    if _membership_primal_bound(relaxation, values) <= atol:
-        return True
-    return bool(shift <= atol)
+    problem = cp.Problem(cp.Minimize(t), [psd, y[fixed] == correlators])
+
+    def certify(status):
+        if psd.dual_value is None or y.value is None:
+            return None, False
+        values = np.array(y.value, dtype=float)
+        values[fixed] = correlators
+        upper = _membership_primal_bound(relaxation, values)
+        # t* ≤ upper is proved, so the dual bound assuming t ≤ max(upper, 0) holds outright; the
+        # one assuming t ≤ atol, if above atol, proves t* > atol (a contradiction otherwise)
+        lower = _membership_dual_bound(relaxation, correlators, psd.dual_value, max(upper, 0.0))
+        if lower <= atol < _membership_dual_bound(relaxation, correlators, psd.dual_value, atol):
+            lower = float(np.nextafter(atol, np.inf))
+        upper = max(upper, lower)
+        return (lower, upper), upper <= atol or lower > atol
+
+    (lower, upper), solver_name, status, _, decided = _solve_certified(
+        problem, attempts, f"NPA level {relaxation.level} membership SDP", certify)
+    if upper <= atol:
+        verdict, reason = MEMBER, "primal certificate: -lambda_min(Gamma) <= atol"
+    elif lower > atol:
+        verdict, reason = NON_MEMBER, "dual certificate: lower bound on t* > atol"
+    else:
+        verdict, reason = UNDECIDED, "the rigorous bounds on t* straddle atol"
+    return Membership(status=verdict, lower=lower, upper=upper, atol=atol, reason=reason,
+                      level=relaxation.level, solver=solver_name, solver_status=status,
+                      seconds=time.perf_counter() - start,
+                      details={"solver_t": float(t.value), "size": N,
+                               "signaling_residual": residual})
+
+
+def in_npa(p, level=1, solver=None, atol=IN_NPA_ATOL, **solver_options):
+    r"""Whether the table ``p`` passes the NPA test at ``level``: :func:`npa_membership` as a bool.
+
+    True for a certified member, False for a certified non-member (both rigorous, see
+    :func:`npa_membership`).  **Undecided** answers raise
+    :class:`~qpolicy.bounds.results.UndecidedError`, whose ``.membership`` carries the interval:
+    a boolean cannot say "undecided", and guessing from the solver's number is what this
+    function must not do.  Call :func:`npa_membership` to handle all three answers.
+
+    >>> import numpy as np, qpolicy as qp
+    >>> M = np.array([[np.diag([1., 0]), np.diag([0., 1])]])     # one question, Z measurement
+    >>> in_npa(qp.born(qp.bell_state(), [M, M]))
+    True
+    """
+    membership = npa_membership(p, level, solver, atol, **solver_options)
+    if membership.status == UNDECIDED:
+        raise UndecidedError(membership)
+    return membership.status == MEMBER
 
 
 def _moment_values(relaxation, values):
@@ -690,23 +1103,27 @@ def _moment_values(relaxation, values):
 
 
 def _membership_primal_bound(relaxation, values):
-    """``-λ_min Γ(values)``: every feasible point's ``t`` is an upper bound on ``t*``."""
+    """``-λ_min Γ(values)`` rounded up: every feasible point's ``t`` bounds ``t*`` from above."""
     G = _moment_values(relaxation, values)
-    return -float(np.linalg.eigvalsh((G + G.T) / 2)[0])
+    G = (G + G.T) / 2
+    N = G.shape[0]
+    return round_up(-float(np.linalg.eigvalsh(G)[0]), N * np.linalg.norm(G))
 
 
-def _membership_dual_bound(relaxation, correlators, Z):
+def _membership_dual_bound(relaxation, correlators, Z, cap):
     r"""A rigorous lower bound on ``t* = min t`` s.t. ``Γ(y) + t·I ⪰ 0``, correlators fixed.
 
     ``Z`` (the solver's dual matrix) is symmetrized and shifted within each class of a *free*
     variable so that its entries there sum to zero; with ``ε = max(0, -λ_min(Z))``,
     ``Z + εI ⪰ 0`` gives ``0 ≤ <Z, Γ> + ε tr Γ + t (tr Z + εN)`` for every feasible ``(y, t)``,
-    where ``<Z, Γ>`` and ``tr Γ`` involve only the fixed correlators — when every diagonal entry
-    is one (true up to "1+AB": ``u†u = u`` for products of ≤ 1 projector per party).  Returns
-    ``-inf`` when the bound is vacuous or a diagonal entry is free (level ≥ 2).
+    where ``<Z, Γ>`` involves only the fixed correlators.  ``tr Γ``: a fixed diagonal entry is
+    known; a free one (level ≥ 2, where ``u†u`` is not a correlator) is at most
+    ``1 + 2a·len(u)`` when ``t ≤ a``: on rows ``v`` and ``u = P v`` (the monomial sets are closed
+    under such parents) the 2×2 minor of ``Γ + aI ⪰ 0`` gives ``Γ[u,u] ≤ Γ[v,v] + 2a``.  With
+    ``a = cap ≥ 0`` the returned ``L`` is a lower bound on ``t*`` whenever ``t* ≤ cap`` (always
+    when no diagonal entry is free).  Rounded down; ``-inf`` when vacuous.
     """
-    diagonal = np.diag(relaxation.entry_variable)
-    if Z is None or not np.all(np.isin(diagonal, relaxation.correlator_variable.ravel())):
+    if Z is None:
         return -np.inf
     N = relaxation.entry_variable.shape[0]
     A = _entry_selector(relaxation)
@@ -720,7 +1137,12 @@ def _membership_dual_bound(relaxation, correlators, Z):
     values = np.zeros(relaxation.n_variables)
     values[relaxation.correlator_variable.ravel()] = correlators
     gamma = _moment_values(relaxation, values)
+    free_diagonal = free[np.diag(relaxation.entry_variable)]
+    lengths = np.array([len(word) for word in relaxation.monomials], dtype=float)
+    trace = float(np.sum(np.where(free_diagonal, 1.0 + 2.0 * cap * lengths, np.diag(gamma))))
     denominator = float(np.trace(Z)) + epsilon * N
     if denominator <= 0:
         return -np.inf
-    return -(float(np.sum(Z * gamma)) + epsilon * float(np.trace(gamma))) / denominator
+    numerator = float(np.sum(Z * gamma)) + epsilon * trace
+    size = (N * N * np.linalg.norm(Z) + abs(numerator)) / denominator
+    return -round_up(numerator / denominator, size)

@@ -34,6 +34,13 @@ class Bound:
     solver used and the status it reported (None for exact enumeration); ``level``: NPA level;
     ``strategy``: an object achieving (lower bounds) or certifying the value; ``moment_matrix``:
     NPA's; ``seconds``: wall time including the build of the problem.
+
+    ``upper`` / ``lower``: the *proved* upper / lower bound this result establishes, or None when
+    it proves none.  An upper bound is rigorous (a dual certificate re-checked in floating point
+    and rounded outward), a lower bound the re-evaluated value of an explicit strategy; a
+    solver's raw number is never put here (it stays in ``details``).  For an NPA result
+    ``upper == value``.  When both are set, ``lower <= upper`` is checked on construction
+    (``ValueError`` otherwise), so a result cannot contradict itself.
     """
     value: float
     kind: str
@@ -44,6 +51,12 @@ class Bound:
     moment_matrix: Optional[np.ndarray] = None
     seconds: float = 0.0
     details: dict = field(default_factory=dict)
+    upper: Optional[float] = None
+    lower: Optional[float] = None
+
+    def __post_init__(self):
+        if self.upper is not None and self.lower is not None and self.lower > self.upper:
+            raise ValueError(f"Bound has lower = {self.lower!r} > upper = {self.upper!r}")
 
     def __float__(self):
         return float(self.value)
@@ -65,3 +78,76 @@ def solve(problem, solver=None, what="problem", **solver_options):
     if problem.status not in _OK:
         raise SolverError(f"{solver} did not solve the {what}", problem.status)
     return float(problem.value), solver, problem.status, seconds
+
+
+#: Relative slack added by :func:`round_up` for the floating-point rounding of a certificate's
+#: arithmetic (sums and an eigenvalue of matrices whose entries are of size ``scale``).
+ROUNDING_SLACK = 64 * np.finfo(float).eps
+
+
+def round_up(x, scale=1.0):
+    """``x`` rounded outward (up): ``x + ROUNDING_SLACK·(|x| + scale)``, then the next float.
+
+    Use on a rigorous upper bound computed in floating point; ``scale`` is the size of the
+    terms that were summed (e.g. ``N·max|Z|`` for a trace bound).  NaN propagates.
+    """
+    x = float(x)
+    return float(np.nextafter(x + ROUNDING_SLACK * (abs(x) + abs(float(scale))), np.inf))
+
+
+#: The three answers of a membership test.
+MEMBER, NON_MEMBER, UNDECIDED = "member", "non_member", "undecided"
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Whether a table lies in a set, with how it was decided.
+
+    ``status``: :data:`MEMBER` (certified inside, at tolerance ``atol``), :data:`NON_MEMBER`
+    (certified outside) or :data:`UNDECIDED` (the rigorous bounds straddle the tolerance);
+    ``lower``/``upper``: rigorous bounds on the test's statistic (for NPA, the smallest shift
+    ``t*`` with ``Γ + t*·I ⪰ 0``), ``interval == (lower, upper)``; member iff ``upper ≤ atol``,
+    non-member iff ``lower > atol``.  ``reason`` says which certificate decided.  Truth-testing
+    a ``Membership`` raises ``TypeError`` (an undecided answer has no truth value): read
+    ``status`` or use the ``in_*`` boolean helpers.
+    """
+    status: str
+    lower: float
+    upper: float
+    atol: float
+    reason: str
+    level: Optional[str] = None
+    solver: Optional[str] = None
+    solver_status: Optional[str] = None
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.status not in (MEMBER, NON_MEMBER, UNDECIDED):
+            raise ValueError(f"status must be {MEMBER!r}, {NON_MEMBER!r} or {UNDECIDED!r}, "
+                             f"got {self.status!r}")
+        if self.lower > self.upper:
+            raise ValueError(f"Membership has lower = {self.lower!r} > upper = {self.upper!r}")
+
+    @property
+    def interval(self):
+        return (self.lower, self.upper)
+
+    @property
+    def decided(self):
+        return self.status != UNDECIDED
+
+    def __bool__(self):
+        raise TypeError("a Membership has no truth value (it may be undecided): compare "
+                        ".status with 'member' / 'non_member' / 'undecided', or use in_npa")
+
+
+class UndecidedError(RuntimeError):
+    """A boolean membership question whose rigorous bounds straddle the tolerance.
+
+    ``.membership`` holds the :class:`Membership` with the interval."""
+
+    def __init__(self, membership):
+        super().__init__(f"membership undecided at atol = {membership.atol:g}: the rigorous "
+                         f"bounds are [{membership.lower:.3g}, {membership.upper:.3g}]")
+        self.membership = membership
