@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "reproduce": ("qpolicy.reproduce", "reproduce the paper's headline claims, with figures"),
     "bounds": ("qpolicy.bounds.command", "classical, see-saw, NPA and non-signaling values of a game"),
     "verify": ("qpolicy.verify", "is a policy table beyond shared randomness? certificates and bounds"),
+    "certify": ("qpolicy.certify_command", "p-value that sampled rounds are beyond shared randomness"),
 }
 
 
