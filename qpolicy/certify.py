@@ -74,7 +74,7 @@ import numpy as np
 from scipy import stats
 
 from qpolicy.bounds.classical import best_deterministic, deterministic_table, top_deterministic
-from qpolicy.bounds.results import solve
+from qpolicy.bounds.results import SolverError, solve
 from qpolicy.games import NonlocalGame, check_table
 from qpolicy.validation import ATOL, as_array, as_generator, as_index_array, check_int
 
@@ -330,11 +330,21 @@ def pbr_factor(game, table, solver=None):
     # start: the deterministic strategies best against the table itself
     _, strategies, _ = top_deterministic(game.question_dist * table, _COLUMNS_PER_ROUND)
     columns = [deterministic_table(s, game.n_answers).ravel() for s in strategies]
+    # every answer to a question with mu > 0 is given by some deterministic strategy, so a valid
+    # F has mu(x) F(a, x) <= 1: bounds that keep each restricted problem bounded
+    cap = np.where(mu_full > 0, 1.0 / np.maximum(mu_full, 1e-300), 0.0)
     F = cp.Variable(w.size, nonneg=True)
     objective = cp.Maximize(w[support] @ cp.log(F[support]))
     for _ in range(_MAX_COLUMN_ROUNDS):
         D = np.array(columns) * mu_full
-        solve(cp.Problem(objective, [D @ F <= 1]), solver, what="PBR factor")
+        problem = cp.Problem(objective, [D @ F <= 1, F <= cap])
+        try:
+            solve(problem, solver, what="PBR factor")
+        except SolverError as exc:
+            # validity never rests on the solver (the factor is renormalized by exact
+            # enumeration below): an inaccurate optimum only costs power
+            if exc.status != cp.OPTIMAL_INACCURATE or F.value is None:
+                raise
         values = np.maximum(F.value, 0.0)
         weights = (values * mu_full).reshape(game.shape)
         tops, strategies, _ = top_deterministic(weights, _COLUMNS_PER_ROUND)
