@@ -66,6 +66,7 @@ Nature 526, 682 (2015).
 """
 import math
 import numbers
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -94,8 +95,12 @@ PBR_FIRST_FIT = 32
 PBR_GROWTH = 1.5
 #: Violated deterministic strategies added per column-generation round of :func:`pbr_factor`.
 _COLUMNS_PER_ROUND = 20
-#: Column generation stops when no deterministic strategy has E_d[F] > 1 + this.
+#: Column generation stops when no deterministic strategy has E_d[F] > 1 + this, or when
+#: renormalizing would cost at most _GAIN_TOL of the log-gain (validity never depends on it).
 _COLUMN_TOL = 1e-6
+_GAIN_TOL = 0.02
+#: Shrinkage weights β of ``1 + β (F - 1)`` tried by the cross-fitted factors of bell_test.
+_SHRINK_GRID = (0.0, 0.125, 0.25, 0.5, 0.75, 1.0)
 _MAX_COLUMN_ROUNDS = 200
 
 
@@ -141,14 +146,15 @@ class TestFactor:
     """A PBR test factor ``values[a..., x...] ≥ 0`` with ``local_max = max_d E_{mu,d}[F] ≤ 1``.
 
     ``gain``: ``E_p̂[log F]`` in nats per round under the table it was fitted to (the rate at
-    which ``log(1/p)`` grows when that table is true); ``columns``: deterministic strategies
-    used by the fit.
+    which ``log(1/p)`` grows when that table is true); ``columns``: the deterministic tables
+    (flattened, one per row) the fit kept — pass the factor as ``start`` to a later
+    :func:`pbr_factor` of the same game to begin from them.
     """
     __test__ = False   # not a pytest test class
     values: np.ndarray = field(repr=False)
     local_max: float
     gain: float
-    columns: int = 0
+    columns: np.ndarray = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -296,7 +302,7 @@ def _wins_test(y, binary, omega, rounding_seed):
 
 # -- PBR test factors ------------------------------------------------------------------------------
 
-def pbr_factor(game, table, solver=None):
+def pbr_factor(game, table, solver=None, start=None):
     r"""The prediction-based-ratio test factor of ``table`` against the local polytope.
 
     Solves (Zhang, Glancy & Knill 2011, eq. (5); convex, exponential cone)
@@ -309,7 +315,8 @@ def pbr_factor(game, table, solver=None):
     round.  Column generation: the deterministic strategies are not listed; the fit keeps a set
     of them, adds the ones most violated by the current F (exact enumeration with best response,
     :func:`qpolicy.bounds.classical.top_deterministic`) and stops when none exceeds
-    ``1 + 1e-6``.  The result is then divided by ``(1 + FACTOR_SAFETY) · max_d E_d[F]`` computed
+    ``1 + 1e-6`` or renormalizing costs at most 2 % of the log-gain; ``start``: a :class:`TestFactor` of the same game whose columns seed the set
+    (refits of a sequential test).  The result is then divided by ``(1 + FACTOR_SAFETY) · max_d E_d[F]`` computed
     by that exact enumeration, so ``E_d[F] ≤ 1`` for *every* deterministic ``d`` whatever the
     solver's accuracy.  ``table``: any conditional table ``p̂[a..., x...]`` of the game's shape.
 
@@ -327,9 +334,14 @@ def pbr_factor(game, table, solver=None):
     w = (game.question_dist * table).ravel()                 # mu(x) p(a|x)
     support = np.flatnonzero(w > 0)
     mu_full = np.broadcast_to(game.question_dist, game.shape).ravel()
-    # start: the deterministic strategies best against the table itself
+    # start: the deterministic strategies best against the table itself (and a warm start's)
     _, strategies, _ = top_deterministic(game.question_dist * table, _COLUMNS_PER_ROUND)
     columns = [deterministic_table(s, game.n_answers).ravel() for s in strategies]
+    if start is not None:
+        if not isinstance(start, TestFactor) or start.columns is None or \
+                start.columns.shape[1:] != (w.size,):
+            raise ValueError("start must be a TestFactor fitted by pbr_factor on this game")
+        columns += list(start.columns)
     # every answer to a question with mu > 0 is given by some deterministic strategy, so a valid
     # F has mu(x) F(a, x) <= 1: bounds that keep each restricted problem bounded
     cap = np.where(mu_full > 0, 1.0 / np.maximum(mu_full, 1e-300), 0.0)
@@ -339,7 +351,9 @@ def pbr_factor(game, table, solver=None):
         D = np.array(columns) * mu_full
         problem = cp.Problem(objective, [D @ F <= 1, F <= cap])
         try:
-            solve(problem, solver, what="PBR factor")
+            with warnings.catch_warnings():       # "inaccurate" is handled just below
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+                solve(problem, solver, what="PBR factor")
         except SolverError as exc:
             # validity never rests on the solver (the factor is renormalized by exact
             # enumeration below): an inaccurate optimum only costs power
@@ -348,15 +362,17 @@ def pbr_factor(game, table, solver=None):
         values = np.maximum(F.value, 0.0)
         weights = (values * mu_full).reshape(game.shape)
         tops, strategies, _ = top_deterministic(weights, _COLUMNS_PER_ROUND)
-        if tops[0] <= 1 + _COLUMN_TOL:
+        with np.errstate(divide="ignore"):
+            gain = float(w[support] @ np.log(values[support])) - math.log(max(tops[0], 1e-300))
+        if tops[0] <= 1 + _COLUMN_TOL or math.log(tops[0]) <= _GAIN_TOL * gain:
             break
         columns += [deterministic_table(s, game.n_answers).ravel()
                     for v, s in zip(tops, strategies) if v > 1 + _COLUMN_TOL]
     values = values.reshape(game.shape)
-    return _normalized_factor(game, values, table, len(columns))
+    return _normalized_factor(game, values, table, np.unique(np.array(columns), axis=0))
 
 
-def _normalized_factor(game, values, table, columns=0):
+def _normalized_factor(game, values, table, columns=None):
     """``values / ((1 + FACTOR_SAFETY) max_d E_d[values])`` as a :class:`TestFactor`."""
     local_max, _, _ = best_deterministic(values * game.question_dist)
     if local_max <= 0:
@@ -497,24 +513,63 @@ def _pbr_log_factors(game, questions, answers, factor, train_fraction, solver):
     if train_fraction is not None:
         train_fraction = _check_probability(train_fraction, "train_fraction")
         n_train = int(round(train_fraction * n))
-        if not 0 < n_train < n:
-            raise ValueError(f"train_fraction={train_fraction} leaves no training or no test "
+        if not 2 <= n_train < n:
+            raise ValueError(f"train_fraction={train_fraction} leaves too few training or no test "
                              f"rounds out of n = {n}")
-        fitted = pbr_factor(game, _estimate_table(game, questions[:n_train], answers[:n_train]),
-                            solver)
+        fitted, beta = _cross_fitted_factor(game, questions[:n_train], answers[:n_train], solver)
         return (log_of(fitted.values, questions[n_train:], answers[n_train:]), payoffs[n_train:],
-                {"fit": "split", "n_train": n_train, "predicted_gain": fitted.gain})
+                {"fit": "split", "n_train": n_train, "shrinkage": beta})
     log_f = np.zeros(n)
     points = _pbr_schedule(n)
-    fits = 0
+    fits, fitted, betas = 0, None, []
     for start, stop in zip(points[:-1], points[1:]):
         if start == 0:
             continue                                   # no past rounds: F = 1
-        fitted = pbr_factor(game, _estimate_table(game, questions[:start], answers[:start]),
-                            solver)
+        fitted, beta = _cross_fitted_factor(game, questions[:start], answers[:start], solver,
+                                            fitted)
         log_f[start:stop] = log_of(fitted.values, questions[start:stop], answers[start:stop])
         fits += 1
-    return log_f, payoffs, {"fit": "sequential", "refits": fits}
+        betas.append(beta)
+    return log_f, payoffs, {"fit": "sequential", "refits": fits,
+                            "shrinkage": betas[-1] if betas else 0.0}
+
+
+def _cross_fitted_factor(game, questions, answers, solver, start=None):
+    """A factor from past rounds only: a cross-fitted mixture of a PBR factor and a bet on wins.
+
+    A PBR factor fitted to an estimated table also fits the estimate's noise (with many
+    answer/question cells and few rounds, noise alone looks non-local).  So the factor is
+    ``(1 - β) F_win + β F_pbr`` with ``F_win = 1 + λ (y - ω)`` a Kelly bet on the rescaled payoff
+    ``y`` (valid: ``E_d[y] ≤ ω`` for every deterministic d; ``λ = (ȳ - ω)/(ω(1 - ω))`` clipped to
+    ``[0, 0.75/ω]`` keeps it positive) and ``β`` from :data:`_SHRINK_GRID` maximizing the log-gain
+    on the second half of the rounds of factors fitted on the first half; then both are refitted
+    on all rounds.  A mixture of valid factors is valid.  Returns ``(TestFactor, β)``.
+    """
+    v_min, v_max, _ = _payoff_range(game)
+    omega = min(1.0, (_null_value(game, "classical", 1) - v_min) / (v_max - v_min)
+                * (1 + NULL_ROUNDING))
+    y_table = (game.predicate - v_min) / (v_max - v_min)
+
+    def fit(q, a, begin=None):
+        pbr = pbr_factor(game, _estimate_table(game, q, a), solver, start=begin)
+        y_bar = float(np.mean(y_table[tuple(a.T) + tuple(q.T)]))
+        lam = 0.0 if omega >= 1 else min(max((y_bar - omega) / (omega * (1 - omega)), 0.0),
+                                         0.75 / omega)
+        return pbr, 1 + lam * (y_table - omega)
+
+    half = questions.shape[0] // 2
+    pbr, win = fit(questions[:half], answers[:half], start)
+    cells = tuple(answers[half:].T) + tuple(questions[half:].T)
+    with np.errstate(divide="ignore"):
+        scores = [np.sum(np.log((1 - beta) * win[cells] + beta * pbr.values[cells]))
+                  for beta in _SHRINK_GRID]
+    beta = _SHRINK_GRID[int(np.argmax(scores))]
+    pbr_all, win_all = fit(questions, answers, pbr)
+    values = (1 - beta) * win_all + beta * pbr_all.values
+    local_max, _, _ = best_deterministic(values * game.question_dist)
+    values.flags.writeable = False
+    return TestFactor(values=values, local_max=float(local_max), gain=float("nan"),
+                      columns=pbr_all.columns), beta
 
 
 # -- confidence intervals -------------------------------------------------------------------------
