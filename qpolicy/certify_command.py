@@ -15,7 +15,8 @@ generator ``numpy.random.default_rng([seed, 1])``.  The questions' provenance is
 claim can be re-checked as a SAMPLES file.
 
 The report gives the mean payoff with a confidence interval, the p-value of each test (wins:
-exact binomial tail at ω_c; pbr: sequential test factors), and the rounds a strategy with this
+exact binomial tail at ω_c; pbr: for a RUN the test factor of the policy's own table — fixed
+before the rounds are drawn — otherwise factors fitted on past rounds only), and the rounds a strategy with this
 value needs for ``p < 1e-6`` with 95 % power.  With both tests and ``--alpha``, the decision
 uses the Bonferroni-corrected ``min(1, 2 min(p_wins, p_pbr))`` (the smaller of two p-values is
 not itself a p-value).
@@ -34,7 +35,7 @@ import sys
 import numpy as np
 
 from qpolicy import games
-from qpolicy.certify import bell_test, samples_needed, value_interval
+from qpolicy.certify import bell_test, pbr_factor, samples_needed, value_interval
 
 #: Target of the planner line of the report.
 PLAN_P_VALUE, PLAN_POWER = 1e-6, 0.95
@@ -170,9 +171,14 @@ def certify(args):
         methods = ("wins",)
     tests = {}
     for method in methods:
+        options = {}
+        if method == "pbr" and args.train_fraction is not None:
+            options["train_fraction"] = args.train_fraction
+        elif method == "pbr" and table is not None:
+            # the policy's own table, fixed before the rounds were sampled: a valid factor
+            options["factor"] = pbr_factor(game, table)
         result = bell_test(game, questions, answers, method=method, null=args.null,
-                           npa_level=level, referee_seed=referee_seed,
-                           train_fraction=args.train_fraction if method == "pbr" else None)
+                           npa_level=level, referee_seed=referee_seed, **options)
         tests[method] = {"p_value": result.p_value,
                          "log10_p_value": float(result.running_log10_p[-1]),
                          "statistic": result.statistic,
@@ -221,10 +227,12 @@ def _text(r):
              f"{r['classical_value']:.6f}"]
     if r["null"] == "quantum":
         lines.append(f"  null: beyond QUANTUM, NPA bound {r['null_value']:.6f}")
-    names = {"wins": "wins test (exact binomial tail, Elkouss-Wehner)",
-             "pbr": "PBR test (sequential test factors, Zhang-Glancy-Knill)"}
+    fits = {"given": "factor of the policy's table", "sequential": "factors fitted on past rounds",
+            "split": "factor fitted on a training split"}
     for method, t in r["tests"].items():
-        lines.append(f"  {names[method]:56s} p = {_p(t['log10_p_value'])}")
+        name = ("wins test (exact binomial tail, Elkouss-Wehner)" if method == "wins" else
+                f"PBR test ({fits[t['details']['fit']]}, Zhang-Glancy-Knill)")
+        lines.append(f"  {name:66s} p = {_p(t['log10_p_value'])}")
     plan = r["rounds_needed"]
     if plan["wins"] is not None or plan["pbr"] is not None:
         parts = [f"{m} {plan[m]}" for m in ("wins", "pbr") if plan[m] is not None]
