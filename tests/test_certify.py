@@ -448,3 +448,14 @@ def test_cli_subprocess_uses_this_worktree(tmp_path):
                          text=True, check=True).stdout
     report = json.loads(out)
     assert report["tests"]["wins"]["p_value"] == pytest.approx(0.75**60, rel=1e-9)
+
+
+def test_hensen_2015_worked_example():
+    # Delft loophole-free test: 245 CHSH trials, published P <= 0.039 (memory allowed);
+    # 196 wins reproduce it with the binomial tail at 3/4, 195 would not
+    game = games.chsh()
+    x = game.referee(seed=0).ask(245)
+    for wins, p in ((196, 0.0391), (195, 0.0540)):
+        win = np.arange(245) < wins
+        answers = np.stack([np.zeros(245, int), (x[:, 0] & x[:, 1]) ^ ~win], axis=1)
+        assert bell_test(game, x, answers).p_value == pytest.approx(p, abs=5e-5)
