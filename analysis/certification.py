@@ -19,7 +19,6 @@ Usage:  python analysis/certification.py [--out results/certification] [--quick]
 """
 import argparse
 import json
-import math
 import os
 import time
 
@@ -85,7 +84,6 @@ def study_game(name, game, table, sequential):
 def study_learned(name, game, options, folder):
     """Train as `qpolicy train` does, then certify the run as `qpolicy certify RUN.npz`."""
     from qpolicy.certify_command import add_arguments, certify
-    import argparse as _argparse
     path = os.path.join(folder, f"{name}-run.npz")
     t = time.perf_counter()
     run = reinforce.train(game, checkpoint=path, progress=False, **options)
@@ -100,7 +98,7 @@ def study_learned(name, game, options, folder):
     table = run.best_tables[int(np.argmax(run.best_values))]
     row["wins_95"] = samples_needed(game, best, power=0.95)
     row["pbr_95"] = samples_needed(game, table, power=0.95, method="pbr")
-    parser = _argparse.ArgumentParser()
+    parser = argparse.ArgumentParser()
     add_arguments(parser)
     n = row["wins_95"]
     report = certify(parser.parse_args([path, "--rounds", str(n), "--seed", "0"]))

@@ -77,10 +77,10 @@ from scipy import stats
 from qpolicy.bounds.classical import best_deterministic, deterministic_table, top_deterministic
 from qpolicy.bounds.results import SolverError, solve
 from qpolicy.games import NonlocalGame, check_table
-from qpolicy.validation import ATOL, as_array, as_generator, as_index_array, check_int
+from qpolicy.validation import ATOL, as_array, as_generator, as_index_array
 
 __all__ = ["BellTest", "TestFactor", "ValueInterval", "bell_test", "pbr_factor",
-           "value_interval", "samples_needed", "round_payoffs",
+           "value_interval", "samples_needed",
            "NULL_ROUNDING", "FACTOR_SAFETY", "PBR_FIRST_FIT", "PBR_GROWTH"]
 
 #: The null's value (ω_c from exact enumeration, a float) is raised by this relative amount
@@ -146,7 +146,8 @@ class TestFactor:
     """A PBR test factor ``values[a..., x...] ≥ 0`` with ``local_max = max_d E_{mu,d}[F] ≤ 1``.
 
     ``gain``: ``E_p̂[log F]`` in nats per round under the table it was fitted to (the rate at
-    which ``log(1/p)`` grows when that table is true); ``columns``: the deterministic tables
+    which ``log(1/p)`` grows when that table is true; NaN for the cross-fitted mixtures that
+    :func:`bell_test` fits from rounds); ``columns``: the deterministic tables
     (flattened, one per row) the fit kept — pass the factor as ``start`` to a later
     :func:`pbr_factor` of the same game to begin from them.
     """
@@ -217,7 +218,8 @@ def _check_alpha(alpha):
     if alpha is None:
         return None
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise TypeError(f"alpha must be a real number in (0, 1) or None, got {type(alpha).__name__}")
+        raise TypeError(f"alpha must be a real number in (0, 1) or None, got "
+                        f"{type(alpha).__name__}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
     return float(alpha)
@@ -243,9 +245,8 @@ def _payoff_range(game):
     return v_min, v_max, binary
 
 
-def round_payoffs(game, questions, answers):
-    """Payoff ``V(a_i | x_i)`` of each round (validated; float array ``(n,)``)."""
-    questions, answers = _check_rounds(_check_game(game), questions, answers)
+def _payoffs(game, questions, answers):
+    """Payoff ``V(a_i | x_i)`` of each (validated) round, a float array ``(n,)``."""
     return game.predicate[tuple(answers.T) + tuple(questions.T)].astype(np.float64)
 
 
@@ -308,17 +309,19 @@ def pbr_factor(game, table, solver=None, start=None):
     Solves (Zhang, Glancy & Knill 2011, eq. (5); convex, exponential cone)
 
     .. math:: \max_F \sum_{a,x} \mu(x)\,\hat p(a|x) \log F(a,x) \quad\text{s.t.}\quad
-              F \ge 0,\ \ \sum_{a,x} \mu(x)\, d(a|x)\, F(a,x) \le 1\ \ \forall d\ \text{deterministic},
+              F \ge 0,\ \ \sum_{a,x} \mu(x)\, d(a|x)\, F(a,x) \le 1
+              \ \ \forall d\ \text{deterministic},
 
     whose optimum is ``F = p̂/q̂`` with ``q̂`` the local table nearest to ``p̂`` in μ-weighted KL
     divergence, and whose value ``E_p̂[log F] = KL(p̂ || local)`` is the best possible log-gain per
     round.  Column generation: the deterministic strategies are not listed; the fit keeps a set
     of them, adds the ones most violated by the current F (exact enumeration with best response,
     :func:`qpolicy.bounds.classical.top_deterministic`) and stops when none exceeds
-    ``1 + 1e-6`` or renormalizing costs at most 2 % of the log-gain; ``start``: a :class:`TestFactor` of the same game whose columns seed the set
-    (refits of a sequential test).  The result is then divided by ``(1 + FACTOR_SAFETY) · max_d E_d[F]`` computed
-    by that exact enumeration, so ``E_d[F] ≤ 1`` for *every* deterministic ``d`` whatever the
-    solver's accuracy.  ``table``: any conditional table ``p̂[a..., x...]`` of the game's shape.
+    ``1 + 1e-6`` or renormalizing costs at most 2 % of the log-gain; ``start``: a
+    :class:`TestFactor` of the same game whose columns seed the set (refits of a sequential
+    test).  The result is then divided by ``(1 + FACTOR_SAFETY) · max_d E_d[F]`` computed by that
+    exact enumeration, so ``E_d[F] ≤ 1`` for *every* deterministic ``d`` whatever the solver's
+    accuracy.  ``table``: any conditional table ``p̂[a..., x...]`` of the game's shape.
 
     Example
     -------
@@ -473,7 +476,7 @@ def bell_test(game, questions, answers, method="wins", alpha=None, null="classic
     if factor is not None and train_fraction is not None:
         raise ValueError("give at most one of factor and train_fraction")
     null_value = _null_value(game, null, npa_level)
-    payoffs = game.predicate[tuple(answers.T) + tuple(questions.T)].astype(np.float64)
+    payoffs = _payoffs(game, questions, answers)
     details = {}
     if method == "wins":
         v_min, v_max, binary = _payoff_range(game)
@@ -500,7 +503,7 @@ def bell_test(game, questions, answers, method="wins", alpha=None, null="classic
 
 def _pbr_log_factors(game, questions, answers, factor, train_fraction, solver):
     """``(log F_i of the tested rounds, their payoffs, details)``."""
-    payoffs = game.predicate[tuple(answers.T) + tuple(questions.T)].astype(np.float64)
+    payoffs = _payoffs(game, questions, answers)
     n = questions.shape[0]
 
     def log_of(values, q, a):
@@ -602,7 +605,7 @@ def value_interval(game, questions, answers, confidence=0.95, anytime=False):
     if not isinstance(anytime, bool):
         raise TypeError(f"anytime must be a bool, got {type(anytime).__name__}")
     v_min, v_max, binary = _payoff_range(game)
-    payoffs = game.predicate[tuple(answers.T) + tuple(questions.T)].astype(np.float64)
+    payoffs = _payoffs(game, questions, answers)
     y = (payoffs - v_min) / (v_max - v_min)
     n = y.size
     scale = lambda t: v_min + (v_max - v_min) * np.asarray(t)   # noqa: E731
@@ -623,7 +626,7 @@ def value_interval(game, questions, answers, confidence=0.95, anytime=False):
 
 
 def _betting_sequence(y, alpha, chunk=4096):
-    """Running ``(lower, upper)`` of the hedged-capital confidence sequence for mean(y), y ∈ [0,1]."""
+    """Running ``(lower, upper)`` of the hedged-capital confidence sequence of mean(y ∈ [0, 1])."""
     n = y.size
     grid = np.linspace(0.0, 1.0, _BETTING_GRID)
     t = np.arange(1, n + 1)

@@ -16,10 +16,10 @@ claim can be re-checked as a SAMPLES file.
 
 The report gives the mean payoff with a confidence interval, the p-value of each test (wins:
 exact binomial tail at ω_c; pbr: for a RUN the test factor of the policy's own table — fixed
-before the rounds are drawn — otherwise factors fitted on past rounds only), and the rounds a strategy with this
-value needs for ``p < 1e-6`` with 95 % power.  With both tests and ``--alpha``, the decision
-uses the Bonferroni-corrected ``min(1, 2 min(p_wins, p_pbr))`` (the smaller of two p-values is
-not itself a p-value).
+before the rounds are drawn — otherwise factors fitted on past rounds only), and the rounds a
+strategy with this value needs for ``p < 1e-6`` with 95 % power.  With both tests and
+``--alpha``, the decision uses the Bonferroni-corrected ``min(1, 2 min(p_wins, p_pbr))`` (the
+smaller of two p-values is not itself a p-value).
 
 ``--json`` prints one object with these stable keys: ``game``, ``source`` ("run" | "samples"),
 ``input``, ``n``, ``mean_payoff``, ``classical_value``, ``null``, ``null_value``, ``tests``
