@@ -69,16 +69,25 @@ def study_game(name, game, table, sequential):
     q, a = sample(game, table, n, seed=0)
     wins = bell_test(game, q, a)
     oracle = bell_test(game, q, a, method="pbr", factor=factor)
-    row.update(n=n, p_wins=wins.p_value, p_pbr_table=oracle.p_value, traces={
+    row.update(n=n, p_wins=_log10(wins), p_pbr_table=_log10(oracle), traces={
         "wins": wins.running_log10_p, "pbr (table's factor)": oracle.running_log10_p})
     if sequential:
         t = time.perf_counter()
         fitted = bell_test(game, q, a, method="pbr")
-        row["p_pbr_sequential"] = fitted.p_value
+        row["p_pbr_sequential"] = _log10(fitted)
         row["sequential_seconds"] = time.perf_counter() - t
         row["traces"]["pbr (fitted on past rounds)"] = fitted.running_log10_p
     progress(f"{name}: {json.dumps({k: v for k, v in row.items() if k != 'traces'})}")
     return row
+
+
+def _log10(result):
+    """log10 of a test's p-value (the p-value itself underflows for the Cube)."""
+    return float(result.running_log10_p[-1])
+
+
+def fmt(log10_p):
+    return f"{10 ** log10_p:.2g}" if log10_p > -300 else f"10^{log10_p:.0f}"
 
 
 def study_learned(name, game, options, folder):
@@ -102,8 +111,8 @@ def study_learned(name, game, options, folder):
     add_arguments(parser)
     n = row["wins_95"]
     report = certify(parser.parse_args([path, "--rounds", str(n), "--seed", "0"]))
-    row.update(n=n, p_wins=report["tests"]["wins"]["p_value"],
-               p_pbr=report["tests"]["pbr"]["p_value"])
+    row.update(n=n, p_wins=report["tests"]["wins"]["log10_p_value"],
+               p_pbr=report["tests"]["pbr"]["log10_p_value"])
     progress(f"learned {name}: {json.dumps(row)}")
     return row
 
@@ -118,6 +127,7 @@ def figure(rows, path):
         for label, trace in row["traces"].items():
             ax.plot(np.arange(1, trace.size + 1), trace, label=label, lw=1.2)
         ax.axhline(-6, color="grey", ls=":", lw=1)
+        ax.set_ylim(max(min(t.min() for t in row["traces"].values()), -60) - 2, 1)
         ax.set_title(f"{row['game']} (value {row['value']:.4f}, ω_c {row['classical']:.4f})",
                      fontsize=9)
         ax.set_xlabel("rounds")
@@ -148,10 +158,10 @@ def main():
     lines = ["| game | ω_c | value | wins: median / 95 % rounds | PBR 95 % rounds (table's factor) "
              "| N | p wins | p PBR (table) | p PBR (fitted) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        seq = f"{r['p_pbr_sequential']:.2g}" if "p_pbr_sequential" in r else "not run"
+        seq = fmt(r["p_pbr_sequential"]) if "p_pbr_sequential" in r else "not run"
         lines.append(f"| {r['game']} | {r['classical']:.4f} | {r['value']:.5f} | "
                      f"{r['wins_median']} / {r['wins_95']} | {r['pbr_95']} | {r['n']} | "
-                     f"{r['p_wins']:.2g} | {r['p_pbr_table']:.2g} | {seq} |")
+                     f"{fmt(r['p_wins'])} | {fmt(r['p_pbr_table'])} | {seq} |")
     lines += ["", "| learned (qpolicy train) | best value | wins 95 % rounds | PBR 95 % rounds | "
               "N | p wins | p PBR (table) |", "|---|---|---|---|---|---|---|"]
     for r in learned:
@@ -159,8 +169,8 @@ def main():
             lines.append(f"| {r['game']} {r['train']} | {r['best_value']:.5f} | {r['note']} |||||")
             continue
         lines.append(f"| {r['game']} ({r['train']['steps']} steps) | {r['best_value']:.5f} | "
-                     f"{r['wins_95']} | {r['pbr_95']} | {r['n']} | {r['p_wins']:.2g} | "
-                     f"{r['p_pbr']:.2g} |")
+                     f"{r['wins_95']} | {r['pbr_95']} | {r['n']} | {fmt(r['p_wins'])} | "
+                     f"{fmt(r['p_pbr'])} |")
     with open(os.path.join(args.out, "certification.md"), "w") as handle:
         handle.write("\n".join(lines) + "\n")
     print("\n".join(lines))
