@@ -350,19 +350,13 @@ def pbr_factor(game, table, solver=None, start=None):
     cap = np.where(mu_full > 0, 1.0 / np.maximum(mu_full, 1e-300), 0.0)
     F = cp.Variable(w.size, nonneg=True)
     objective = cp.Maximize(w[support] @ cp.log(F[support]))
+    values = np.ones(w.size)                        # F = 1: valid, if nothing better is found
     for _ in range(_MAX_COLUMN_ROUNDS):
         D = np.array(columns) * mu_full
-        problem = cp.Problem(objective, [D @ F <= 1, F <= cap])
-        try:
-            with warnings.catch_warnings():       # "inaccurate" is handled just below
-                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-                solve(problem, solver, what="PBR factor")
-        except SolverError as exc:
-            # validity never rests on the solver (the factor is renormalized by exact
-            # enumeration below): an inaccurate optimum only costs power
-            if exc.status != cp.OPTIMAL_INACCURATE or F.value is None:
-                raise
-        values = np.maximum(F.value, 0.0)
+        found = _solve_factor(cp.Problem(objective, [D @ F <= 1, F <= cap]), F, solver)
+        if found is None:
+            break                                   # keep the last factor found (or F = 1)
+        values = found
         weights = (values * mu_full).reshape(game.shape)
         tops, strategies, _ = top_deterministic(weights, _COLUMNS_PER_ROUND)
         with np.errstate(divide="ignore"):
@@ -373,6 +367,26 @@ def pbr_factor(game, table, solver=None, start=None):
                     for v, s in zip(tops, strategies) if v > 1 + _COLUMN_TOL]
     values = values.reshape(game.shape)
     return _normalized_factor(game, values, table, np.unique(np.array(columns), axis=0))
+
+
+def _solve_factor(problem, F, solver):
+    """``F.value`` after solving, or None when no solver gives a usable point.
+
+    Validity never rests on the solver (the factor is renormalized by exact enumeration), so an
+    "inaccurate" optimum only costs power; when the chosen solver fails outright (Clarabel
+    reported solver_error on a few noisy Tetra estimates), SCS is tried.
+    """
+    for name in ([solver] if solver is not None else [None, "SCS"]):
+        try:
+            with warnings.catch_warnings():       # "inaccurate" is handled just below
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+                solve(problem, name, what="PBR factor")
+        except SolverError as exc:
+            if exc.status != cp.OPTIMAL_INACCURATE:
+                continue
+        if F.value is not None and np.all(np.isfinite(F.value)):
+            return np.maximum(F.value, 0.0)
+    return None
 
 
 def _normalized_factor(game, values, table, columns=None):
