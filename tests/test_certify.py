@@ -459,3 +459,13 @@ def test_hensen_2015_worked_example():
         win = np.arange(245) < wins
         answers = np.stack([np.zeros(245, int), (x[:, 0] & x[:, 1]) ^ ~win], axis=1)
         assert bell_test(game, x, answers).p_value == pytest.approx(p, abs=5e-5)
+
+
+def test_pbr_factor_rejects_bad_input():
+    game = games.chsh()
+    with pytest.raises(ValueError, match="table"):
+        pbr_factor(game, np.ones((2, 2, 2, 2)))                  # not a conditional table
+    with pytest.raises(ValueError, match="start"):
+        pbr_factor(game, tsirelson_table(), start=pbr_factor(games.ghz(), ghz_perfect_table()))
+    with pytest.raises(TypeError, match="game"):
+        pbr_factor(None, tsirelson_table())
