@@ -37,7 +37,10 @@ so for any function ``g(a, x)``,  ``E[g(a_i, x_i) | H_{i-1}] ≤ max_d E_{mu,d}[
   (Ville's inequality).  The factor is the *prediction-based ratio* ``F = p̂/q̂`` with ``p̂`` an
   estimate of the players' table and ``q̂`` the local table closest to it in KL divergence; it
   maximizes the expected log-gain ``E_p̂[log F]`` (:func:`pbr_factor`).  Fitted sequentially (on
-  past rounds only, refitted on a geometric schedule), on a training split, or given.
+  past rounds only, refitted on a geometric schedule) or on a training split — as a mixture with
+  a Kelly bet on the payoff, the weight chosen on held-out past rounds, because a factor fitted
+  to a noisy estimate also fits its noise — or given (e.g. the factor of a claimed table).  A
+  mixture of valid factors is valid; every factor is re-checked by enumeration.
 * ``null="quantum"`` (wins only): a *beyond-quantum* claim, tested against the rigorous NPA upper
   bound ``bounds.npa_upper_bound(game, level).details["dual_bound"]``: any quantum strategy with
   memory wins each round with conditional probability at most that bound.
