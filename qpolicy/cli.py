@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "bounds": ("qpolicy.bounds.command", "classical, see-saw, NPA and non-signaling values of a game"),
     "verify": ("qpolicy.verify", "is a policy table beyond shared randomness? certificates and bounds"),
     "resources": ("qpolicy.resources_command", "thresholds under noise, detection loss, restricted measurements"),
+    "certify": ("qpolicy.certify_command", "p-value that sampled rounds are beyond shared randomness"),
 }
 
 
