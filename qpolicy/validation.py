@@ -12,6 +12,12 @@ from autograd.tracer import getval
 #: Default absolute tolerance for "sums to one" and "is Hermitian / PSD" checks.
 ATOL = 1e-8
 
+#: Largest array (number of entries) a public function builds or accepts: 2**28 entries, i.e.
+#: 4 GiB of complex128.  Functions whose output size follows from an integer argument
+#: (``maximally_entangled(d)``, ``Referee.ask(n)``, ...) estimate it with :func:`check_size`
+#: before allocating and refuse with the size in the message.
+MAX_ARRAY_ELEMENTS = 2 ** 28
+
 
 def as_array(x, name, *, ndim=None, min_ndim=None, complex_ok=True, allow_traced=False):
     """Return ``x`` as a finite float/complex ndarray, or raise naming ``name``.
@@ -34,11 +40,20 @@ def as_array(x, name, *, ndim=None, min_ndim=None, complex_ok=True, allow_traced
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {arr.shape}")
     if min_ndim is not None and arr.ndim < min_ndim:
         raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {arr.shape}")
+    if arr.size > MAX_ARRAY_ELEMENTS:
+        raise ValueError(f"{name} has {arr.size} entries, more than the limit "
+                         f"{MAX_ARRAY_ELEMENTS} (qpolicy.validation.MAX_ARRAY_ELEMENTS)")
+    if not (allow_traced and x is not value):
+        # float16/float32/longdouble (and their complex kinds) are computed in double precision:
+        # convert first, then check, so a longdouble beyond the double range is reported as such.
+        with np.errstate(over="ignore"):
+            arr = arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64, copy=False)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite entries")
+        raise ValueError(f"{name} contains NaN or infinite entries (or entries beyond the "
+                         f"double-precision range)")
     if allow_traced and x is not value:
         return x
-    return arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64, copy=False)
+    return arr
 
 
 def as_square_matrices(x, name, min_ndim=2, **kwargs):
@@ -86,18 +101,20 @@ def as_index_array(x, name, sizes):
     return arr
 
 
-def check_int(x, name, minimum=None):
-    """A Python/NumPy integer (not bool) at least ``minimum``."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+def check_int(x, name, minimum=None, maximum=None):
+    """A Python/NumPy integer (not bool) in ``[minimum, maximum]`` (either end optional)."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(x).__name__}")
     if minimum is not None and x < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {x}")
+    if maximum is not None and x > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {x}")
     return int(x)
 
 
 def check_positive(x, name):
     """A finite real number > 0."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
     if not np.isfinite(x) or x <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {x}")
@@ -108,7 +125,90 @@ def as_generator(rng, name="rng"):
     """A ``numpy.random.Generator`` from a Generator or an integer seed (never global state)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)):
+        return np.random.default_rng(check_seed(rng, name))
     raise TypeError(f"{name} must be a numpy.random.Generator or an integer seed, "
                     f"got {type(rng).__name__}")
+
+
+# --- scalars, flags, seeds, sizes: one layer for every public argument ---------------------------
+
+def check_real_scalar(x, name, lo=None, hi=None, *, lo_open=False, hi_open=False):
+    """A real number (Python or NumPy int/float of any width; not bool, str or array) in the
+    interval from ``lo`` to ``hi``: closed ends by default, ``lo_open``/``hi_open`` exclude an
+    end, ``None`` leaves it unbounded.  NaN is always rejected; ±inf only if outside the bounds
+    (use :func:`check_finite_real` to reject it always).  Returns a Python float.
+
+    >>> check_real_scalar(0.95, "confidence", 0, 1, lo_open=True, hi_open=True)
+    0.95
+    """
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
+    value = float(x)
+    if np.isnan(value):
+        raise ValueError(f"{name} must be a number, got NaN")
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        raise ValueError(f"{name} must be {_interval(lo, hi, lo_open, hi_open)}, got {value:g}")
+    if hi is not None and (value >= hi if hi_open else value > hi):
+        raise ValueError(f"{name} must be {_interval(lo, hi, lo_open, hi_open)}, got {value:g}")
+    return value
+
+
+def _interval(lo, hi, lo_open, hi_open):
+    if lo is None:
+        return f"{'<' if hi_open else '<='} {hi:g}"
+    if hi is None:
+        return f"{'>' if lo_open else '>='} {lo:g}"
+    return f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+
+
+def check_finite_real(x, name, lo=None, hi=None, *, lo_open=False, hi_open=False):
+    """:func:`check_real_scalar` that also rejects ±inf (a finite float)."""
+    value = check_real_scalar(x, name, lo, hi, lo_open=lo_open, hi_open=hi_open)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def check_tolerance(x, name="atol"):
+    """A tolerance: a finite real number ≥ 0 (NaN would make every ``gap > atol`` test pass)."""
+    return check_finite_real(x, name, lo=0.0)
+
+
+def check_bool(x, name):
+    """``True``/``False`` (Python or NumPy bool) only: ``"no"``, 0 or 1 are not flags."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(x).__name__} {x!r}")
+    return bool(x)
+
+
+def check_seed(seed, name="seed", *, allow_generator=False):
+    """A seed: an integer in ``[0, 2**64)`` (NumPy's range), or — with ``allow_generator`` — a
+    ``numpy.random.Generator`` (returned unchanged).  ``None`` (OS entropy) is never a seed."""
+    if allow_generator and isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        kinds = "a numpy.random.Generator or an integer seed" if allow_generator else "an integer"
+        raise TypeError(f"{name} must be {kinds}, got {type(seed).__name__}")
+    if not 0 <= seed < 2 ** 64:
+        raise ValueError(f"{name} must be a non-negative integer below 2**64, got {seed}")
+    return int(seed)
+
+
+def check_choice(x, name, choices):
+    """One of ``choices`` (compared with ``==``; strings are not matched case-insensitively)."""
+    if isinstance(x, np.ndarray) or not any(type(x) is type(c) and x == c for c in choices):
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {x!r}")
+    return x
+
+
+def check_size(n_elements, name, what="array", limit=MAX_ARRAY_ELEMENTS, itemsize=16):
+    """Refuse, before anything is allocated, an ``n_elements``-entry ``what`` built from the
+    argument ``name``: ``ValueError`` stating the size (entries and bytes at ``itemsize``).
+    ``n_elements`` is a Python int (exact: compute it with ints, not floats, so nothing wraps)."""
+    n_elements = int(n_elements)
+    if n_elements > limit:
+        raise ValueError(f"{name} is too large: the {what} would have {n_elements:.3g} entries "
+                         f"({n_elements * itemsize / 2 ** 30:.3g} GiB), the limit is {limit} "
+                         f"(qpolicy.validation.MAX_ARRAY_ELEMENTS)")
+    return n_elements
