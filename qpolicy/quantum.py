@@ -22,49 +22,41 @@ the small singular directions accurate.  Qubit stacks whose ``S`` is well condit
 :math:`S^{-1/2}` from the closed-form 2 × 2 eigendecomposition instead (no accuracy lost there,
 1.3× faster forward + backward at batch 32 768; :data:`FAST_POLAR_MIN_RATIO`).
 
-Measured accuracy (``pytest -m slow -s tests/test_quantum_softmax.py``): real and imaginary
-parts of the logits uniform in ``[−scale, scale]``, (m, d) ∈ {(2,2), (3,3), (4,4), (2,4), (5,2)};
-forward: max abs error over 100 POVMs per row against Alg. 1 evaluated literally in mpmath with
-≥ 30 spare digits; gradient: error of a directional derivative relative to ‖∇‖·‖E‖ over 8 cases
-per row, against an mpmath central difference (step 1e-40):
-
-=====  =============  ==============  ==============  ===============
-scale  forward max    forward median  gradient max    gradient median
-=====  =============  ==============  ==============  ===============
-10     1.8e-14        6.9e-16         1.9e-12         8.8e-16
-20     9.3e-15        7.8e-16         6.9e-10         1.3e-13
-30     8.1e-15        6.7e-16         1.3e-02         2.6e-12
-40     1.4e-14        7.8e-16         1.0e-05         2.9e-09
-50     6.6e-15        6.7e-16         6.5e-02         1.0e-13
-100    9.5e-15        7.8e-16         1.4e-01         2.8e-03
-=====  =============  ==============  ==============  ===============
-
-So the forward pass is accurate to ~1e-14 at least to logits of 100; the gradient is accurate to
-~1e-9 up to logits of 20 and mostly (median) beyond, with occasional cases of 1e-2 relative
-error from 30 on, where S is extremely ill-conditioned (cond ≈ 1e33 in the worst case seen) —
-keep logits moderate (App. I's :func:`conditioning_penalty` does that) when training depends on
-exact gradients.  (The first formulation, ``S^{-1/2}`` from an eigen-decomposition of the
-explicitly formed ``S``, measured errors of 1e-9–3e-9 at scale 30 and 0.9 at 100.)  Random logits are well-conditioned
-problems; for adversarial ones — all :math:`Z_j` sharing a dominant eigenvector, so ``S`` is
-ill-conditioned — the exact output itself moves by ~eps·‖Z‖·√cond(S) when the input changes by
-one ulp, and our error is of that size (tested), which no double-precision method can beat.
+Measured forward accuracy (``pytest -m slow -s tests/test_quantum_softmax.py -k
+accuracy_table_beyond``): real and imaginary parts of the logits uniform in ``[−scale, scale]``,
+(m, d) ∈ {(2,2), (3,3), (4,4), (2,4), (5,2)}, max abs error over 100 POVMs per row against Alg. 1
+evaluated literally in mpmath with ≥ 30 spare digits: ≤ 1.8e-14 at every scale 10–100 (median
+~7e-16).  Random logits are well-conditioned problems; for adversarial ones — all :math:`Z_j`
+sharing a dominant eigenvector, so ``S`` is ill-conditioned — the exact output itself moves by
+~eps·‖Z‖·√cond(S) when the input changes by one ulp, and our error is of that size (tested),
+which no double-precision method can beat.
 
 **Gradient.**  ``quantum_softmax`` is an autograd primitive with a hand-written vector–Jacobian
-product that reuses the forward factors (no decomposition in the backward pass).  Writing
-:math:`T = S^{-1/2}`, :math:`dP_j = K P_j + P_j K^H + N_j` with :math:`N_j = T\,dR_j\,T =
-Q_j^H (\Phi_j \circ V_j^H d\tilde Z_j V_j) Q_j` (Daleckii–Krein for exp,
-:math:`\Phi_{kl} = \sinh(\delta/2)/(\delta/2)`, :math:`\delta = h_k - h_l`) and
-:math:`K = dT\,T^{-1} = -W(\Omega \circ W^H (\textstyle\sum_j N_j) W)W^H`,
-:math:`\Omega_{kl} = \sigma_l/(\sigma_k + \sigma_l)` (Daleckii–Krein for :math:`s^{-1/2}`;
-σ, W the singular values and right singular vectors of B).  No factor of :math:`S^{-1/2}` is
-ever formed, which keeps the gradient accurate much further than the chain rule through
-:math:`S^{-1/2}` (that first backward measured 1e-7 / 6e-4 / 0.14 at scales 10 / 20 / 30, and
-1e28 instead of 0.08 in the worst scale-30 case of the table).  What limits it beyond logits of
-~20: Φ grows like :math:`e^{|\delta|/2}`, and in that worst case the N- and K-contributions
-are each ~1e15 times the gradient and cancel, so rounding in the (accurate) factors leaves a
-1e-2 relative error.  It is exact at repeated eigenvalues (``Z = 0`` included), where ``autograd.numpy.linalg.eigh``'s gradient is
-NaN.  Eigenvalue gaps beyond ±1400 are clipped in Φ (only reachable with logits in the hundreds)
-so the gradient stays finite.
+product that reuses the forward factors.  Writing :math:`T = S^{-1/2}`, :math:`dP_j = K P_j +
+P_j K^H + N_j` with :math:`N_j = T\,dR_j\,T = Q_j^H (\Phi_j \circ V_j^H d\tilde Z_j V_j) Q_j`
+(Daleckii–Krein for exp, :math:`\Phi_{kl} = \sinh(\delta/2)/(\delta/2)`, :math:`\delta = h_k -
+h_l`) and :math:`K = dT\,T^{-1} = -W(\Omega \circ W^H (\textstyle\sum_j N_j) W)W^H`,
+:math:`\Omega_{kl} = \sigma_l/(\sigma_k + \sigma_l)` (Daleckii–Krein for :math:`s^{-1/2}`; σ, W
+the singular values and right singular vectors of B).  Its rounding error grows like
+ε·√cond(S) (measured over random logits: ≤ 1e-10 relative up to cond 1e10, 1e-5 at 1e20, and
+10^19 at logits of ±100 where cond(S) reaches 1e35: the N- and K-terms are each huge and cancel).
+Every differentiation formula in double precision we tried has that cancellation — even fed the
+exact factors rounded to double — so POVMs with cond(S) > :data:`GRADIENT_COND_LIMIT` = 1e10 (or
+an eigenvalue spread > 1400) take an exact backward pass instead: the chain rule of Alg. 1 in
+mpmath with 30 + (spread + ln m)/ln 10 digits, where spread is the eigenvalue spread of the
+shifted logits (cond(S) ≤ m·e^{spread}), ~20 ms per POVM for m = d = 2, ~0.3 s for m = d = 4 at
+logits of 100.  Training keeps S well-conditioned (App. I's :func:`conditioning_penalty`), so
+the exact path is rare there.  Past an eigenvalue spread of :data:`GRADIENT_MAX_SPREAD` (5000)
+the backward pass raises ``ValueError`` instead of returning a wrong number.  Both paths are
+exact at repeated eigenvalues (``Z = 0`` included), where ``autograd.numpy.linalg.eigh``'s
+gradient is NaN.
+
+Measured gradient accuracy (``pytest -m slow -s tests/test_quantum_softmax.py -k
+gradient_accuracy_table``): relative error |ours − ref|/|ref| of a directional derivative along
+a random direction, against an mpmath central difference (≥ 130 digits, step 1e-40), 40 random
+cases per row:
+
+GRADIENT_TABLE_PLACEHOLDER
 
 Reference: Gardiner et al. (2026), Alg. 1, Prop. 3–4, App. I.
 
@@ -177,27 +169,100 @@ def _sinhc_half_gaps(h):
     return np.where(tie, 1.0, np.sinh(half) / np.where(tie, 1.0, half))
 
 
+#: The double-precision backward pass is used for a POVM whose S = Σ_j e^{Z̃_j} has condition
+#: number at most this; its error grows like ε·√cond(S) (measured: ≤ 1e-10 relative up to 1e10,
+#: 1e-5 at 1e20, 1e19 at 1e35).  Worse-conditioned POVMs get the exact backward pass
+#: :func:`_quantum_softmax_vjp_exact` (mpmath, precision chosen from the conditioning).
+GRADIENT_COND_LIMIT = 1e10
+
+#: Largest eigenvalue spread (max − min over all eigenvalues of all Z̃_j of one POVM) for which
+#: the gradient is computed (exactly, with ~0.4·spread decimal digits); beyond it the backward
+#: pass raises ``ValueError`` rather than return a wrong number.
+GRADIENT_MAX_SPREAD = 5000.0
+
+
 def _quantum_softmax_vjp(ans, Z):
     P, Q, h, V, sigma, W = ans
     Phi = _sinhc_half_gaps(h)
     total = sigma[..., :, None] + sigma[..., None, :]
     Omega = np.where(total > 0, sigma[..., None, :] / np.where(total > 0, total, 1.0), 0.5)
+    spread = -h.min(axis=(-2, -1))
+    exact = (sigma[..., 0] > np.sqrt(GRADIENT_COND_LIMIT) * sigma[..., -1]) | (spread > 1400.0)
+    if np.any(spread > GRADIENT_MAX_SPREAD):
+        raise ValueError(f"Z: the gradient of quantum_softmax is computed only for logits whose "
+                         f"Hermitian parts have eigenvalue spread ≤ {GRADIENT_MAX_SPREAD:g} per "
+                         f"POVM (GRADIENT_MAX_SPREAD), got {spread.max():.3g}; keep logits "
+                         f"moderate, e.g. with conditioning_penalty")
 
     def vjp(g):
         # With T = S^{-1/2}:  dP_j = K P_j + P_j K^H + N_j,  where N_j = T dR_j T and
         # K = dT T^{-1} = −W (Ω ∘ W^H (Σ_j N_j) W) W^H,  Ω_kl = σ_l / (σ_k + σ_l)   (Daleckii–Krein
         # for s^{-1/2}).  By Daleckii–Krein for exp, N_j = Q_j^H (Φ_j ∘ V_j^H dZ̃_j V_j) Q_j with
         # the blocks Q_j = e^{h_j/2} V_j^H T of the forward polar factor.  S^{-1/2} is never
-        # formed: the scales of S enter only through Ω ∈ [0, 1] and the (norm ≤ 1) polar factor,
-        # which keeps the gradient accurate when S is ill-conditioned.  The adjoint of that chain:
+        # formed: the scales of S enter only through Ω ∈ [0, 1] and the (norm ≤ 1) polar factor.
+        # The adjoint of that chain:
         G = hermitian_part(np.conj(g[0]))             # real-gradient convention, Hermitian part
         C = 2 * (G @ P).sum(axis=-3)                  # ⟨G, K P + P K^H⟩ = ⟨C, K⟩
         K_bar = -(W @ (Omega * (dagger(W) @ C @ W)) @ dagger(W))
         Gamma = hermitian_part(G + K_bar[..., None, :, :])           # cotangent of each N_j
         Z_bar = hermitian_part(V @ (Phi * (Q @ Gamma @ dagger(Q))) @ dagger(V))
+        for index in map(tuple, np.argwhere(exact)):  # ill-conditioned S: exact, in mpmath
+            exact_bar = _quantum_softmax_vjp_exact(np.asarray(Z)[index], G[index])
+            Z_bar[index] = np.real(exact_bar) if np.isrealobj(Z_bar) else exact_bar
         return _as_output_dtype(np.conj(Z_bar), Z)    # Z̃ = (Z + Z^H)/2 passes Hermitian Z̄ on
 
     return vjp
+
+
+def _quantum_softmax_vjp_exact(Z, G):
+    r"""Z̄ = ∇_Z Σ_j ⟨G_j, P_j⟩ (real-gradient convention, Hermitian) of one POVM, in mpmath.
+
+    The chain rule through Alg. 1 written literally, :math:`P_j = T R_j T`, :math:`T = S^{-1/2}`:
+    :math:`\bar R_j = T G_j T + \bar S`, :math:`\bar S = D(s^{-1/2})(S)[\sum_j R_j T G_j +
+    G_j T R_j]`, :math:`\bar Z_j = D\exp(\tilde Z_j)[\bar R_j]` (Daleckii–Krein, both with
+    cancellation-free divided differences).  Its rounding error is ~10^{-digits}·cond(S) and
+    cond(S) ≤ m·e^{spread}, so 30 + (spread + ln m)/ln 10 digits leave ≥ 30 correct ones: the
+    result is exact in double precision.  ~20 ms for m = d = 2, ~0.3 s for m = d = 4 at logits
+    of 100.
+    """
+    import mpmath
+
+    m, d, _ = Z.shape
+
+    def matrix(A):
+        return mpmath.matrix([[mpmath.mpc(complex(x)) for x in row] for row in A])
+
+    def herm(A):
+        return (A + A.transpose_conj()) / 2
+
+    def hadamard(F, A):
+        return mpmath.matrix([[F(k, l) * A[k, l] for l in range(d)] for k in range(d)])
+
+    w = np.linalg.eigvalsh(hermitian_part(Z))
+    digits = 30 + int(np.ceil((w.max() - w.min() + np.log(m)) / np.log(10)))
+    with mpmath.workdps(digits):
+        spectra = [mpmath.eighe(herm(matrix(Zj))) for Zj in Z]
+        shift = max(max(e) for e, _ in spectra)
+        spectra = [([x - shift for x in e], U) for e, U in spectra]
+        R = [U * mpmath.diag([mpmath.exp(x) for x in e]) * U.transpose_conj() for e, U in spectra]
+        s, W = mpmath.eighe(herm(sum(R[1:], R[0])))
+        r = [mpmath.sqrt(x) for x in s]
+        T = W * mpmath.diag([1 / x for x in r]) * W.transpose_conj()
+        Gm = [herm(matrix(Gj)) for Gj in G]
+        C = sum((R[j] * T * Gm[j] for j in range(m)), mpmath.zeros(d, d))
+        C = W.transpose_conj() * (C + C.transpose_conj()) * W
+        S_bar = W * hadamard(lambda k, l: -1 / (r[k] * r[l] * (r[k] + r[l])), C) * W.transpose_conj()
+        out = np.empty((m, d, d), dtype=complex)
+        for j, (e, U) in enumerate(spectra):
+            R_bar = U.transpose_conj() * (T * Gm[j] * T + S_bar) * U
+
+            def dd_exp(k, l):
+                gap = e[k] - e[l]
+                return mpmath.exp(e[k]) if gap == 0 else mpmath.exp(e[l]) * mpmath.expm1(gap) / gap
+
+            Z_bar = herm(U * hadamard(dd_exp, R_bar) * U.transpose_conj())
+            out[j] = [[complex(Z_bar[k, l]) for l in range(d)] for k in range(d)]
+    return out
 
 
 defvjp(_quantum_softmax_with_spectra, _quantum_softmax_vjp)
