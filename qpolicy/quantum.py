@@ -88,7 +88,8 @@ def _shifted_logit_spectra(Z):
     """Eigen-decompositions of the Hermitian parts of Z, shifted so the largest eigenvalue is 0."""
     w, V = eigh(Z)                                   # (..., m, d), (..., m, d, d)
     c = w.max(axis=(-2, -1), keepdims=True)          # one shift per POVM (common to all j)
-    return w - c, V
+    with np.errstate(over="ignore"):                 # a gap beyond 1.8e308 is −inf: e^{−inf} = 0
+        return w - c, V
 
 
 def _as_output_dtype(X, Z):
@@ -284,8 +285,16 @@ def quantum_softmax(Z):
     >>> np.allclose(qp.quantum_softmax(z[:, None, None])[:, 0, 0], np.exp(z) / np.exp(z).sum())
     True
     """
-    as_square_matrices(Z, "Z", min_ndim=3, allow_traced=True)
-    return _quantum_softmax_with_spectra(Z)[0]
+    return _quantum_softmax_with_spectra(_as_double(Z))[0]
+
+
+def _as_double(Z):
+    """Validated logits in double precision: float16/32/longdouble (and complex kinds) are
+    converted to float64/complex128 (a traced value by adding a double zero, which keeps it
+    differentiable)."""
+    Z = as_square_matrices(Z, "Z", min_ndim=3, allow_traced=True)
+    kind = np.complex128 if np.iscomplexobj(getval(Z)) else np.float64
+    return Z if getval(Z).dtype == kind else Z + np.zeros((), kind)
 
 
 def conditioning_penalty(Z):
@@ -294,8 +303,8 @@ def conditioning_penalty(Z):
     Returns one value per POVM (shape ``Z.shape[:-3]``); differentiable.  Adding it to a loss keeps
     ``S`` well-conditioned without restricting the POVMs reachable (logits ``log P_j`` give S = I).
     """
-    as_square_matrices(Z, "Z", min_ndim=3, allow_traced=True)
-    S = anp.sum(expmh(0.5 * (Z + anp.conj(anp.swapaxes(Z, -1, -2)))), axis=-3)
+    Z = _as_double(Z)
+    S = anp.sum(expmh(0.5 * Z + 0.5 * anp.conj(anp.swapaxes(Z, -1, -2))), axis=-3)
     eye = np.eye(np.shape(getval(Z))[-1])
     return anp.sum(anp.abs(S - eye) ** 2, axis=(-2, -1))
 
@@ -308,8 +317,11 @@ def density_matrix(B):
     r""":math:`\rho = B^H B / \operatorname{tr}(B^H B)` — a density matrix for any nonzero ``B``
     (batched, differentiable).  The paper's parameterization of a learned state (App. D.5)."""
     B = as_square_matrices(B, "B", allow_traced=True)
-    if np.any(np.sum(np.abs(getval(B)) ** 2, axis=(-2, -1)) == 0):
+    largest = np.max(np.abs(getval(B)), axis=(-2, -1), keepdims=True)
+    if np.any(largest == 0):
         raise ValueError("B must be nonzero (B^H B has zero trace)")
+    B = B / largest        # ρ is scale invariant: entries from 1e-300 to 1e300 neither under-
+    #                        nor overflow in B^H B (a constant factor: gradients are unchanged)
     rho = anp.matmul(anp.conj(anp.swapaxes(B, -1, -2)), B)
     trace = anp.sum(anp.real(B * anp.conj(B)), axis=(-2, -1))         # tr(B^H B) = ‖B‖_F²
     return rho / trace[..., None, None]

@@ -523,3 +523,34 @@ def test_gradient_accuracy_table_to_100():
             errors = gradient_relative_errors(m, d, scale, n=40, seed=int(scale) + 7 * m + d)
             print(f"{scale:5g}  ({m},{d})  {errors.max():.2g}  {np.median(errors):.2g}")
             assert errors.max() <= 1e-6
+
+
+# ----------------------------------------------------------------------------------------------
+# dtypes and extreme magnitudes (issue 12)
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.longdouble, np.complex64,
+                                   np.clongdouble])
+def test_other_precisions_are_computed_in_double(dtype):
+    """Half/single/long-double logits are converted to float64/complex128 after validation."""
+    Z = np.random.default_rng(3).normal(size=(3, 2, 2)).astype(np.float16)   # exact in every dtype
+    P = qp.quantum_softmax(Z.astype(dtype))
+    assert P.dtype == (np.complex128 if np.iscomplexobj(Z.astype(dtype)) else np.float64)
+    np.testing.assert_allclose(P, qp.quantum_softmax(Z.astype(np.float64)), atol=1e-15)
+    g = grad(lambda X: anp.sum(qp.quantum_softmax(X)[0]))(Z.astype(np.float32))
+    assert g.dtype in (np.float32, np.float64) and np.all(np.isfinite(g))
+
+
+def test_largest_doubles_do_not_overflow_the_hermitian_part():
+    # diag(9e307, −9e307) vs 0: R_2 = e^{−9e307} I dominates R_1 = diag(1, e^{−1.8e308}) in e_2
+    P = qp.quantum_softmax(np.array([np.diag([9e307, -9e307]), np.zeros((2, 2))]))
+    np.testing.assert_array_equal(P, [np.diag([1.0, 0.0]), np.diag([0.0, 1.0])])
+    np.testing.assert_array_equal(qp.quantum_softmax(np.array([[[1e308]], [[0.0]]])).ravel(), [1, 0])
+    Z = np.array([[[1e308, 1e308], [1e308, -1e308]], [[0.0, 0.0], [0.0, 0.0]]])
+    assert_povm(qp.quantum_softmax(Z), Z)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-300, 1e200, 1e300])
+def test_density_matrix_is_scale_invariant_to_the_extremes(scale):
+    B = np.array([[1.0, 2.0j], [0.5, -1.0]])
+    np.testing.assert_allclose(qp.density_matrix(scale * B), qp.density_matrix(B), atol=1e-15)
