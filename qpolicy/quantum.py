@@ -75,7 +75,9 @@ from autograd.extend import primitive, defvjp
 from autograd.tracer import getval
 
 from qpolicy.linalg import dagger, eigh, eigh_2x2, expmh, hermitian_part
-from qpolicy.validation import ATOL, as_square_matrices, check_hermitian, check_int
+from qpolicy.validation import (
+    ATOL, as_square_matrices, check_hermitian, check_int, check_nonempty, check_size,
+    check_tolerance)
 
 __all__ = [
     "quantum_softmax", "conditioning_penalty", "density_matrix", "maximally_entangled",
@@ -171,10 +173,14 @@ def _sinhc_half_gaps(h):
 
 
 #: The double-precision backward pass is used for a POVM whose S = Σ_j e^{Z̃_j} has condition
-#: number at most this; its error grows like ε·√cond(S) (measured: ≤ 1e-10 relative up to 1e10,
-#: 1e-5 at 1e20, 1e19 at 1e35).  Worse-conditioned POVMs get the exact backward pass
-#: :func:`_quantum_softmax_vjp_exact` (mpmath, precision chosen from the conditioning).
+#: number at most GRADIENT_COND_LIMIT and whose shifted logit eigenvalues span at most
+#: GRADIENT_SPREAD_LIMIT; other POVMs get the exact backward pass
+#: :func:`_quantum_softmax_vjp_exact` (mpmath, precision chosen from the spread).  The double
+#: formula's error grows with both (the N- and K-terms below cancel; Φ ≤ e^{spread/2}):
+#: measured ≤ 1e-11 relative within these limits, 5e-7 at cond 5e4 with spread 90, 1e19 at
+#: logits of ±100 (module docstring; ``benchmarks/RESULTS.md``).
 GRADIENT_COND_LIMIT = 1e10
+GRADIENT_SPREAD_LIMIT = 30.0
 
 #: Largest eigenvalue spread (max − min over all eigenvalues of all Z̃_j of one POVM) for which
 #: the gradient is computed (exactly, with ~0.4·spread decimal digits); beyond it the backward
@@ -188,7 +194,8 @@ def _quantum_softmax_vjp(ans, Z):
     total = sigma[..., :, None] + sigma[..., None, :]
     Omega = np.where(total > 0, sigma[..., None, :] / np.where(total > 0, total, 1.0), 0.5)
     spread = -h.min(axis=(-2, -1))
-    exact = (sigma[..., 0] > np.sqrt(GRADIENT_COND_LIMIT) * sigma[..., -1]) | (spread > 1400.0)
+    exact = ((sigma[..., 0] > np.sqrt(GRADIENT_COND_LIMIT) * sigma[..., -1])
+             | (spread > GRADIENT_SPREAD_LIMIT))
     if np.any(spread > GRADIENT_MAX_SPREAD):
         raise ValueError(f"Z: the gradient of quantum_softmax is computed only for logits whose "
                          f"Hermitian parts have eigenvalue spread ≤ {GRADIENT_MAX_SPREAD:g} per "
@@ -293,6 +300,8 @@ def _as_double(Z):
     converted to float64/complex128 (a traced value by adding a double zero, which keeps it
     differentiable)."""
     Z = as_square_matrices(Z, "Z", min_ndim=3, allow_traced=True)
+    if np.shape(getval(Z))[-3] == 0:
+        raise ValueError(f"Z must have at least one outcome (axis -3), got shape {np.shape(getval(Z))}")
     kind = np.complex128 if np.iscomplexobj(getval(Z)) else np.float64
     return Z if getval(Z).dtype == kind else Z + np.zeros((), kind)
 
@@ -336,6 +345,7 @@ def maximally_entangled(d):
     r""":math:`|\Phi^+\rangle\langle\Phi^+|` with :math:`|\Phi^+\rangle = \sum_i |ii\rangle/\sqrt d`
     on :math:`\mathbb C^d \otimes \mathbb C^d` (complex, shape ``(d², d²)``)."""
     d = check_int(d, "d", minimum=1)
+    check_size(d ** 4, "d", "state (d² × d²)")
     return _pure(np.eye(d, dtype=complex).reshape(d * d))
 
 
@@ -348,6 +358,7 @@ def ghz_state(n):
     r""":math:`|GHZ_n\rangle = (|0\dots0\rangle + |1\dots1\rangle)/\sqrt2` on n qubits, shape
     ``(2^n, 2^n)``."""
     n = check_int(n, "n", minimum=1)
+    check_size(4 ** n, "n", "state (2^n × 2^n)")
     psi = np.zeros(2 ** n, dtype=complex)
     psi[0] = psi[-1] = 1.0
     return _pure(psi)
@@ -359,7 +370,6 @@ def default_entangled_state(n_parties, dim):
 
     Raises ``ValueError`` for other combinations (no canonical choice: learn the state instead).
     """
-    from qpolicy.validation import check_int
     n_parties = check_int(n_parties, "n_parties", minimum=2)
     dim = check_int(dim, "dim", minimum=1)
     if n_parties == 2:
@@ -380,7 +390,8 @@ def _min_eigenvalue(H):
 def check_povm(M, atol=ATOL, name="M"):
     """Raise ``ValueError`` unless ``M`` (shape ``(..., m, d, d)``) is a POVM (or a batch of them):
     every element Hermitian and PSD within ``atol``, and ``Σ_j M_j = I`` within ``atol``."""
-    M = as_square_matrices(M, name, min_ndim=3)
+    atol = check_tolerance(atol)
+    M = check_nonempty(as_square_matrices(M, name, min_ndim=3), name)
     check_hermitian(M, name, atol)
     low = _min_eigenvalue(M)
     if low < -atol:
@@ -393,7 +404,8 @@ def check_povm(M, atol=ATOL, name="M"):
 
 def check_density_matrix(rho, atol=ATOL, name="rho"):
     """Raise ``ValueError`` unless ``rho`` (``(..., D, D)``) is Hermitian PSD with unit trace."""
-    rho = as_square_matrices(rho, name)
+    atol = check_tolerance(atol)
+    rho = check_nonempty(as_square_matrices(rho, name), name)
     check_hermitian(rho, name, atol)
     low = _min_eigenvalue(rho)
     if low < -atol:
@@ -406,6 +418,7 @@ def check_density_matrix(rho, atol=ATOL, name="rho"):
 
 def _as_predicate(check):
     def predicate(x, atol=ATOL):
+        atol = check_tolerance(atol)          # a bad tolerance is an error, not "False"
         try:
             check(x, atol)
         except (ValueError, TypeError):
@@ -441,19 +454,28 @@ def partial_trace(rho, dims, trace_out):
     rho = as_square_matrices(rho, "rho", ndim=2)
     dims = _check_dims(dims, rho.shape[0])
     n = len(dims)
+    if n > 32:
+        raise ValueError(f"dims: at most 32 subsystems (NumPy arrays have at most 64 axes), got {n}")
     if isinstance(trace_out, bool):
         raise TypeError("trace_out must be a subsystem index or a sequence of them, got a bool")
     traced = {trace_out} if isinstance(trace_out, (int, np.integer)) else set(trace_out)
     if not traced <= set(range(n)):
         raise ValueError(f"trace_out must index subsystems 0..{n - 1}, got {sorted(traced)}")
-    letters = iter(string.ascii_letters)
-    rows = [next(letters) for _ in range(n)]
-    cols = [r if k in traced else next(letters) for k, r in enumerate(rows)]
-    kept = [k for k in range(n) if k not in traced]
-    out = "".join(rows[k] for k in kept) + "".join(cols[k] for k in kept)
-    reduced = np.einsum("".join(rows) + "".join(cols) + "->" + out, rho.reshape(dims + dims))
-    size = int(np.prod([dims[k] for k in kept]))
+    reduced = rho.reshape(dims + dims)
+    for k in sorted(traced, reverse=True):          # axes k and n_left + k; later ones first
+        reduced = np.trace(reduced, axis1=k, axis2=reduced.ndim // 2 + k)
+    size = int(np.prod([dims[k] for k in range(n) if k not in traced]))
     return reduced.reshape(size, size)
+
+
+def _einsum_letters(count, name, items, per_item):
+    """An iterator over ``count`` distinct einsum index letters, or ``ValueError`` naming
+    ``name`` when NumPy's 52 letters do not suffice (``per_item`` letters per player/party)."""
+    if count > len(string.ascii_letters):
+        raise ValueError(f"{name}: at most {len(string.ascii_letters) // per_item} {items} are "
+                         f"supported ({per_item} einsum indices each, NumPy allows 52), got "
+                         f"{count // per_item}")
+    return iter(string.ascii_letters[:count])
 
 
 def born(rho, povms, atol=ATOL):
@@ -471,6 +493,7 @@ def born(rho, povms, atol=ATOL):
     >>> qp.born(qp.bell_state(), [M, M])[:, :, 0, 0].round(3).tolist()
     [[0.5, 0.0], [0.0, 0.5]]
     """
+    atol = check_tolerance(atol)
     if isinstance(povms, np.ndarray) or not hasattr(povms, "__len__") or len(povms) == 0:
         raise TypeError("povms must be a non-empty list with one (questions, answers, d, d) "
                         "array per party")
@@ -484,7 +507,9 @@ def born(rho, povms, atol=ATOL):
     for k, M in enumerate(povms):
         check_povm(getval(M), atol, name=f"povms[{k}]")
     n = len(povms)
-    letters = iter(string.ascii_letters)
+    letters = _einsum_letters(4 * n, "povms", "parties", per_item=4)
+    check_size(np.prod([np.shape(getval(M))[0] * np.shape(getval(M))[1] for M in povms],
+                       dtype=object), "povms", "policy table", itemsize=8)
     rows, cols, answers, questions = ([next(letters) for _ in range(n)] for _ in range(4))
     spec = "".join(rows) + "".join(cols) + "," + ",".join(
         questions[k] + answers[k] + cols[k] + rows[k] for k in range(n)

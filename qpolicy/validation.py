@@ -67,6 +67,7 @@ def as_square_matrices(x, name, min_ndim=2, **kwargs):
 
 def check_hermitian(arr, name, atol=ATOL):
     """Raise unless every matrix in ``arr`` (..., d, d) is Hermitian within ``atol``."""
+    atol = check_tolerance(atol)
     gap = np.max(np.abs(arr - np.conj(np.swapaxes(arr, -1, -2))), initial=0.0)
     if gap > atol:
         raise ValueError(f"{name} must be Hermitian; max |A - A^H| = {gap:.3g} > {atol:g}")
@@ -74,6 +75,7 @@ def check_hermitian(arr, name, atol=ATOL):
 
 def check_probabilities(p, name, axis=-1, atol=ATOL):
     """Raise unless ``p`` is non-negative and sums to one along ``axis`` (each slice)."""
+    atol = check_tolerance(atol)
     p = as_array(p, name, complex_ok=False)
     if p.size == 0:
         raise ValueError(f"{name} must not be empty")
@@ -212,3 +214,12 @@ def check_size(n_elements, name, what="array", limit=MAX_ARRAY_ELEMENTS, itemsiz
                          f"({n_elements * itemsize / 2 ** 30:.3g} GiB), the limit is {limit} "
                          f"(qpolicy.validation.MAX_ARRAY_ELEMENTS)")
     return n_elements
+
+
+def check_nonempty(arr, name):
+    """Raise ``ValueError`` if ``arr`` has an axis of length 0 (so no reduction meets an empty
+    array later with NumPy's own error)."""
+    shape = np.shape(getval(arr))
+    if 0 in shape:
+        raise ValueError(f"{name} must not have an empty axis, got shape {shape}")
+    return arr
