@@ -164,13 +164,20 @@ def daleckii_krein_vjp(U, w, divided_difference, g, real_input):
     return onp.real(out) if real_input else out
 
 
+_LOG_MAX = float(onp.log(onp.finfo(onp.float64).max))
+
+
 def _check_domain(name, w):
-    """sqrt needs H ⪰ 0 (eigenvalues down to −ATOL·scale are rounding and are clipped to 0);
+    """exp needs eigenvalues ≤ log(largest double) (else it overflows); sqrt needs H ⪰ 0 (eigenvalues down to −ATOL·scale are rounding and are clipped to 0);
     inv_sqrt and log need H ≻ 0."""
     if name == "exp":
+        highest = float(w[..., -1].max(initial=-onp.inf))
+        if highest > _LOG_MAX:
+            raise ValueError(f"H: the matrix exponential overflows; largest eigenvalue "
+                             f"{highest:.3g} > log(largest double) = {_LOG_MAX:.6g}")
         return
     floor = -ATOL * max(1.0, float(onp.abs(w).max(initial=0.0))) if name == "sqrt" else 0.0
-    lowest = float(w[..., 0].min())
+    lowest = float(w[..., 0].min(initial=onp.inf))
     if lowest < floor or (name != "sqrt" and lowest <= 0):
         kind = "positive semidefinite" if name == "sqrt" else "positive definite"
         raise ValueError(f"H must be {kind} for the matrix {name}; smallest eigenvalue {lowest:.3g}")

@@ -313,9 +313,19 @@ def conditioning_penalty(Z):
     ``S`` well-conditioned without restricting the POVMs reachable (logits ``log P_j`` give S = I).
     """
     Z = _as_double(Z)
-    S = anp.sum(expmh(0.5 * Z + 0.5 * anp.conj(anp.swapaxes(Z, -1, -2))), axis=-3)
+    Z_tilde = 0.5 * Z + 0.5 * anp.conj(anp.swapaxes(Z, -1, -2))
+    highest = np.max(eigh(getval(Z_tilde))[0], initial=-np.inf)
+    if highest > PENALTY_MAX_EIGENVALUE:
+        raise ValueError(f"Z: the conditioning penalty overflows (‖S‖² ~ e^(2·{highest:.3g})); "
+                         f"the Hermitian parts' eigenvalues must be ≤ {PENALTY_MAX_EIGENVALUE:g}")
+    S = anp.sum(expmh(Z_tilde), axis=-3)
     eye = np.eye(np.shape(getval(Z))[-1])
     return anp.sum(anp.abs(S - eye) ** 2, axis=(-2, -1))
+
+
+#: conditioning_penalty refuses logits whose Hermitian parts have an eigenvalue above this:
+#: ‖S − I‖² ≤ (m·d·e^{λ})² stays below the largest double for m·d ≤ 10^6.
+PENALTY_MAX_EIGENVALUE = 340.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,6 +448,9 @@ is_density_matrix = _as_predicate(check_density_matrix)
 # --------------------------------------------------------------------------------------------
 
 def _check_dims(dims, D, name="dims"):
+    if isinstance(dims, (str, bytes, np.ndarray)) or not hasattr(dims, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of positive integers, got "
+                        f"{type(dims).__name__}")
     dims = tuple(dims)
     if not dims or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1
                        for k in dims):
@@ -456,9 +469,14 @@ def partial_trace(rho, dims, trace_out):
     n = len(dims)
     if n > 32:
         raise ValueError(f"dims: at most 32 subsystems (NumPy arrays have at most 64 axes), got {n}")
-    if isinstance(trace_out, bool):
-        raise TypeError("trace_out must be a subsystem index or a sequence of them, got a bool")
-    traced = {trace_out} if isinstance(trace_out, (int, np.integer)) else set(trace_out)
+    if isinstance(trace_out, (int, np.integer)) and not isinstance(trace_out, (bool, np.bool_)):
+        trace_out = [trace_out]
+    if (isinstance(trace_out, (str, bytes, np.ndarray)) or not hasattr(trace_out, "__iter__")
+            or not all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+                       for k in trace_out)):
+        raise TypeError(f"trace_out must be a subsystem index or a sequence of them, got "
+                        f"{trace_out!r}")
+    traced = set(int(k) for k in trace_out)
     if not traced <= set(range(n)):
         raise ValueError(f"trace_out must index subsystems 0..{n - 1}, got {sorted(traced)}")
     reduced = rho.reshape(dims + dims)

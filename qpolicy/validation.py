@@ -210,10 +210,19 @@ def check_size(n_elements, name, what="array", limit=MAX_ARRAY_ELEMENTS, itemsiz
     ``n_elements`` is a Python int (exact: compute it with ints, not floats, so nothing wraps)."""
     n_elements = int(n_elements)
     if n_elements > limit:
-        raise ValueError(f"{name} is too large: the {what} would have {n_elements:.3g} entries "
-                         f"({n_elements * itemsize / 2 ** 30:.3g} GiB), the limit is {limit} "
-                         f"(qpolicy.validation.MAX_ARRAY_ELEMENTS)")
+        raise ValueError(f"{name} is too large: the {what} would have {_approx(n_elements)} "
+                         f"entries ({_approx(n_elements * itemsize // 2 ** 30)} GiB), the limit "
+                         f"is {limit} (qpolicy.validation.MAX_ARRAY_ELEMENTS)")
     return n_elements
+
+
+def _approx(n):
+    """3 significant digits of a non-negative int of any size (floats overflow past 1e308)."""
+    if n.bit_length() < 1000:
+        return f"{float(n):.3g}"
+    shift = n.bit_length() - 60
+    exponent = np.log10(float(n >> shift)) + shift * np.log10(2.0)
+    return f"{10 ** (exponent % 1):.2f}e+{int(exponent)}"
 
 
 def check_nonempty(arr, name):
