@@ -37,12 +37,15 @@ P_j K^H + N_j` with :math:`N_j = T\,dR_j\,T = Q_j^H (\Phi_j \circ V_j^H d\tilde 
 (Daleckii–Krein for exp, :math:`\Phi_{kl} = \sinh(\delta/2)/(\delta/2)`, :math:`\delta = h_k -
 h_l`) and :math:`K = dT\,T^{-1} = -W(\Omega \circ W^H (\textstyle\sum_j N_j) W)W^H`,
 :math:`\Omega_{kl} = \sigma_l/(\sigma_k + \sigma_l)` (Daleckii–Krein for :math:`s^{-1/2}`; σ, W
-the singular values and right singular vectors of B).  Its rounding error grows like
-ε·√cond(S) (measured over random logits: ≤ 1e-10 relative up to cond 1e10, 1e-5 at 1e20, and
-10^19 at logits of ±100 where cond(S) reaches 1e35: the N- and K-terms are each huge and cancel).
-Every differentiation formula in double precision we tried has that cancellation — even fed the
-exact factors rounded to double — so POVMs with cond(S) > :data:`GRADIENT_COND_LIMIT` = 1e10 (or
-an eigenvalue spread > 1400) take an exact backward pass instead: the chain rule of Alg. 1 in
+the singular values and right singular vectors of B).  Its rounding error grows with
+cond(S) and with Φ ≤ e^{spread/2} (spread: of the shifted logit eigenvalues): measured over
+random logits ≤ 1e-10 relative with cond(S) ≤ 1e10 and spread ≤ 30 (2545 cases, max 9e-11),
+but 5e-7 at cond 5e4 with spread 90, and 10^19 at logits of ±100 where cond(S) reaches 1e35:
+the N- and K-terms are each huge and cancel.  The formulas we tried in double precision (this
+one, the polar-factor VJP via a Lyapunov equation, the plain chain rule through S^{-1/2}) all
+have that cancellation — even fed the exact factors rounded to double — so POVMs beyond
+:data:`GRADIENT_COND_LIMIT` = 1e10 or :data:`GRADIENT_SPREAD_LIMIT` = 30 take an exact backward
+pass instead: the chain rule of Alg. 1 in
 mpmath with 30 + (spread + ln m)/ln 10 digits, where spread is the eigenvalue spread of the
 shifted logits (cond(S) ≤ m·e^{spread}), ~20 ms per POVM for m = d = 2, ~0.3 s for m = d = 4 at
 logits of 100.  Training keeps S well-conditioned (App. I's :func:`conditioning_penalty`), so
