@@ -89,8 +89,8 @@ from autograd.tracer import getval
 
 from qpolicy.linalg import dagger, eigh, eigh_2x2, expmh, hermitian_part
 from qpolicy.validation import (
-    ATOL, as_square_matrices, check_hermitian, check_int, check_nonempty, check_size,
-    check_tolerance)
+    ATOL, MAX_ARRAY_ELEMENTS, as_square_matrices, check_hermitian, check_int, check_nonempty,
+    check_size, check_tolerance)
 
 __all__ = [
     "quantum_softmax", "conditioning_penalty", "density_matrix", "maximally_entangled",
@@ -381,6 +381,9 @@ def ghz_state(n):
     r""":math:`|GHZ_n\rangle = (|0\dots0\rangle + |1\dots1\rangle)/\sqrt2` on n qubits, shape
     ``(2^n, 2^n)``."""
     n = check_int(n, "n", minimum=1)
+    if n > 64:                                       # 4**n itself would be a huge integer
+        raise ValueError(f"n is too large: the state (2^n × 2^n) would have 4^{n} entries, the "
+                         f"limit is {MAX_ARRAY_ELEMENTS} (qpolicy.validation.MAX_ARRAY_ELEMENTS)")
     check_size(4 ** n, "n", "state (2^n × 2^n)")
     psi = np.zeros(2 ** n, dtype=complex)
     psi[0] = psi[-1] = 1.0
