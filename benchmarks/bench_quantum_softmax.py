@@ -101,7 +101,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter timing budget")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scale", type=float, default=None,
+                        help="logits uniform in ±scale: times qpolicy alone (its exact backward "
+                             "path; the peers' gradients are wrong there), batches 1 and 16")
     args = parser.parse_args(argv)
+    if args.scale is not None:
+        return time_large_logits(args.scale, np.random.default_rng(args.seed), budget=0.5)
     budget = 0.2 if args.quick else 1.0
     rng = np.random.default_rng(args.seed)
     header = (f"{'d':>2} {'m':>2} {'batch':>5} | {'qpolicy ms':>10} {'ag-eigh ms':>10} "
@@ -128,6 +133,21 @@ def main(argv=None):
     if make_jax(np.zeros(1)) is None:
         print("JAX not installed: jax-jit column skipped (pip install -e '.[bench]').")
     print("ratios < 1 mean qpolicy is faster.")
+
+
+def time_large_logits(scale, rng, budget):
+    from qpolicy.quantum import _quantum_softmax_with_spectra, GRADIENT_COND_LIMIT, GRADIENT_SPREAD_LIMIT
+    print(f"logits uniform in ±{scale:g}: qpolicy forward+backward")
+    print(f"{'d':>2} {'m':>2} {'batch':>5} | {'exact path':>10} | {'ms':>10} {'ms/POVM':>8}")
+    for d, m in CASES:
+        for batch in (1, 16):
+            X, Y = rng.uniform(-scale, scale, (2, batch, m, d, d))
+            _, _, h, _, sigma, _ = _quantum_softmax_with_spectra(X + 1j * Y)
+            exact = np.sum((sigma[..., 0] ** 2 > GRADIENT_COND_LIMIT * sigma[..., -1] ** 2)
+                           | (-h.min(axis=(-2, -1)) > GRADIENT_SPREAD_LIMIT))
+            ms = 1e3 * best_time(make_qpolicy(rng.normal(size=X.shape)), X, Y, budget)
+            print(f"{d:>2} {m:>2} {batch:>5} | {exact:>4} / {batch:<3} | {ms:>10.2f} {ms / batch:>8.2f}",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ Example
 Reference: R. Cleve, P. Høyer, B. Toner, J. Watrous, "Consequences and limits of nonlocal
 strategies", CCC 2004 (the nonlocal-game formalism).
 """
+import collections
 import itertools
 import numbers
 import os
@@ -37,7 +38,8 @@ import numpy as np
 from autograd.tracer import getval
 
 from qpolicy.policies import check_policy_table
-from qpolicy.validation import ATOL, as_array, as_generator, as_index_array, check_int
+from qpolicy.validation import (
+    ATOL, as_array, as_generator, as_index_array, check_int, check_size)
 
 __all__ = ["NonlocalGame", "Referee", "check_table", "chsh", "chsh_quantum_strategy", "ghz",
            "rendezvous", "tetra", "cube", "mermin", "magic_square"]
@@ -211,6 +213,7 @@ class Referee:
     def ask(self, n):
         """``n`` question tuples drawn i.i.d. from ``mu``: int array ``(n, n_players)``."""
         n = check_int(n, "n", minimum=0)
+        check_size(n * self.n_players, "n", "question array", itemsize=8)
         flat = np.searchsorted(self._cdf, self._rng.random(n), side="right")
         flat = np.minimum(flat, self._cdf.size - 1)  # guards a final cdf of 1 - 1e-16
         return np.stack(np.unravel_index(flat, self.n_questions), axis=-1).astype(np.int64)
@@ -388,6 +391,9 @@ def _neighbour_lists(edges):
             raise ValueError(f"edges must not repeat an edge, ({u}, {v}) appears twice")
         seen.add(key)
     n_vertices = 1 + max(max(key) for key in seen)
+    degree = collections.Counter(v for key in seen for v in key)
+    check_size(n_vertices ** 2 * max(degree.values()) ** 2, "edges", "predicate (vertices² × "
+               "degree²)", itemsize=8)
     neighbours = [[] for _ in range(n_vertices)]
     for u, v in seen:
         neighbours[u].append(v)

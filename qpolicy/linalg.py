@@ -54,8 +54,10 @@ def dagger(A):
 
 
 def hermitian_part(A):
-    """(A + A^H) / 2 over the last two axes (NumPy, not differentiable)."""
-    return 0.5 * (A + dagger(A))
+    """(A + A^H) / 2 over the last two axes (NumPy, not differentiable); formed as A/2 + A^H/2 so
+    entries up to the largest double do not overflow."""
+    half = 0.5 * A
+    return half + dagger(half)
 
 
 def eigh(H):
@@ -86,8 +88,9 @@ def eigh_2x2(H):
         phase = onp.exp(1j * onp.angle(b))
     else:
         phase = onp.where(b < 0, -1.0, 1.0)
-    mean, radius = 0.5 * (a + c), onp.hypot(0.5 * (a - c), r)
-    theta = 0.5 * onp.arctan2(2 * r, a - c)
+    mean, half_gap = 0.5 * a + 0.5 * c, 0.5 * a - 0.5 * c     # no overflow up to 1.8e308
+    radius = onp.hypot(half_gap, r)
+    theta = 0.5 * onp.arctan2(r, half_gap)
     cos, sin = onp.cos(theta), onp.sin(theta)
     w = onp.stack([mean - radius, mean + radius], axis=-1)
     # columns: v_- = D(−sin θ, cos θ), v_+ = D(cos θ, sin θ) with D = diag(1, e^{-iφ})
@@ -161,13 +164,20 @@ def daleckii_krein_vjp(U, w, divided_difference, g, real_input):
     return onp.real(out) if real_input else out
 
 
+_LOG_MAX = float(onp.log(onp.finfo(onp.float64).max))
+
+
 def _check_domain(name, w):
-    """sqrt needs H ⪰ 0 (eigenvalues down to −ATOL·scale are rounding and are clipped to 0);
+    """exp needs eigenvalues ≤ log(largest double) (else it overflows); sqrt needs H ⪰ 0 (eigenvalues down to −ATOL·scale are rounding and are clipped to 0);
     inv_sqrt and log need H ≻ 0."""
     if name == "exp":
+        highest = float(w[..., -1].max(initial=-onp.inf))
+        if highest > _LOG_MAX:
+            raise ValueError(f"H: the matrix exponential overflows; largest eigenvalue "
+                             f"{highest:.3g} > log(largest double) = {_LOG_MAX:.6g}")
         return
     floor = -ATOL * max(1.0, float(onp.abs(w).max(initial=0.0))) if name == "sqrt" else 0.0
-    lowest = float(w[..., 0].min())
+    lowest = float(w[..., 0].min(initial=onp.inf))
     if lowest < floor or (name != "sqrt" and lowest <= 0):
         kind = "positive semidefinite" if name == "sqrt" else "positive definite"
         raise ValueError(f"H must be {kind} for the matrix {name}; smallest eigenvalue {lowest:.3g}")

@@ -39,9 +39,10 @@ import string
 
 import numpy as np
 
-from qpolicy.quantum import born, check_density_matrix, check_povm
+from qpolicy.quantum import _einsum_letters, born, check_density_matrix, check_povm
 from qpolicy.validation import (
-    ATOL, as_array, as_generator, as_index_array, check_int, check_probabilities)
+    ATOL, as_array, as_generator, as_index_array, check_int, check_probabilities, check_size,
+    check_tolerance)
 
 __all__ = [
     "check_policy_table", "nonsignaling_violation", "is_nonsignaling",
@@ -112,6 +113,7 @@ def nonsignaling_violation(p):
 
 def is_nonsignaling(p, atol=1e-9):
     """True iff ``p`` is a valid policy table satisfying eq. (5) within ``atol``."""
+    atol = check_tolerance(atol)
     return nonsignaling_violation(p) <= atol
 
 
@@ -197,8 +199,14 @@ class _TablePolicy:
 
 def _einsum_product(local, leading=""):
     """einsum spec joining local factors ``[leading, a_i, o_i]`` into ``[leading, a..., o...]``."""
-    letters = iter(string.ascii_letters.replace(leading, "") if leading else string.ascii_letters)
     n = len(local)
+    pool = string.ascii_letters.replace(leading, "") if leading else string.ascii_letters
+    if 2 * n > len(pool):
+        raise ValueError(f"local_tables: at most {len(pool) // 2} players are supported (2 einsum "
+                         f"indices each, NumPy allows 52), got {n}")
+    check_size(np.prod([t.shape[-2] * t.shape[-1] for t in local], dtype=object),
+               "local_tables", "joint table", itemsize=8)
+    letters = iter(pool)
     a = [next(letters) for _ in range(n)]
     o = [next(letters) for _ in range(n)]
     inputs = ",".join(leading + a[i] + o[i] for i in range(n))
@@ -272,6 +280,7 @@ class SharedRandomnessPolicy(_TablePolicy):
         :math:`\rho = \sum_x q(x) |x…x\rangle\langle x…x|` and diagonal POVMs
         :math:`M_i(a|o) = \sum_x \pi_i(a|x, o) |x\rangle\langle x|`."""
         k = len(self.weights)
+        check_size(k ** (2 * self.n_players), "weights", "state of the shared values", itemsize=16)
         psi_index = [np.ravel_multi_index((x,) * self.n_players, (k,) * self.n_players) for x in range(k)]
         rho = np.zeros((k ** self.n_players,) * 2, dtype=complex)
         rho[psi_index, psi_index] = self.weights
@@ -329,7 +338,9 @@ class CoordinatorAdvicePolicy(_TablePolicy):
         self.actors = tuple(_read_only(t) for t in actors)
         n = len(actors)
         advice = born(rho, list(advice_povms))                        # q[x..., o...]
-        letters = iter(string.ascii_letters)
+        letters = _einsum_letters(3 * n, "actors", "players", 3)
+        check_size(np.prod([t.shape[1] * t.shape[2] for t in actors], dtype=object), "actors",
+                   "joint table", itemsize=8)
         x, a, o = ([next(letters) for _ in range(n)] for _ in range(3))
         spec = ("".join(x) + "".join(o) + "," + ",".join(x[i] + a[i] + o[i] for i in range(n))
                 + "->" + "".join(a) + "".join(o))

@@ -22,49 +22,54 @@ the small singular directions accurate.  Qubit stacks whose ``S`` is well condit
 :math:`S^{-1/2}` from the closed-form 2 × 2 eigendecomposition instead (no accuracy lost there,
 1.3× faster forward + backward at batch 32 768; :data:`FAST_POLAR_MIN_RATIO`).
 
-Measured accuracy (``pytest -m slow -s tests/test_quantum_softmax.py``): real and imaginary
-parts of the logits uniform in ``[−scale, scale]``, (m, d) ∈ {(2,2), (3,3), (4,4), (2,4), (5,2)};
-forward: max abs error over 100 POVMs per row against Alg. 1 evaluated literally in mpmath with
-≥ 30 spare digits; gradient: error of a directional derivative relative to ‖∇‖·‖E‖ over 8 cases
-per row, against an mpmath central difference (step 1e-40):
-
-=====  =============  ==============  ==============  ===============
-scale  forward max    forward median  gradient max    gradient median
-=====  =============  ==============  ==============  ===============
-10     1.8e-14        6.9e-16         1.9e-12         8.8e-16
-20     9.3e-15        7.8e-16         6.9e-10         1.3e-13
-30     8.1e-15        6.7e-16         1.3e-02         2.6e-12
-40     1.4e-14        7.8e-16         1.0e-05         2.9e-09
-50     6.6e-15        6.7e-16         6.5e-02         1.0e-13
-100    9.5e-15        7.8e-16         1.4e-01         2.8e-03
-=====  =============  ==============  ==============  ===============
-
-So the forward pass is accurate to ~1e-14 at least to logits of 100; the gradient is accurate to
-~1e-9 up to logits of 20 and mostly (median) beyond, with occasional cases of 1e-2 relative
-error from 30 on, where S is extremely ill-conditioned (cond ≈ 1e33 in the worst case seen) —
-keep logits moderate (App. I's :func:`conditioning_penalty` does that) when training depends on
-exact gradients.  (The first formulation, ``S^{-1/2}`` from an eigen-decomposition of the
-explicitly formed ``S``, measured errors of 1e-9–3e-9 at scale 30 and 0.9 at 100.)  Random logits are well-conditioned
-problems; for adversarial ones — all :math:`Z_j` sharing a dominant eigenvector, so ``S`` is
-ill-conditioned — the exact output itself moves by ~eps·‖Z‖·√cond(S) when the input changes by
-one ulp, and our error is of that size (tested), which no double-precision method can beat.
+Measured forward accuracy (``pytest -m slow -s tests/test_quantum_softmax.py -k
+accuracy_table_beyond``): real and imaginary parts of the logits uniform in ``[−scale, scale]``,
+(m, d) ∈ {(2,2), (3,3), (4,4), (2,4), (5,2)}, max abs error over 100 POVMs per row against Alg. 1
+evaluated literally in mpmath with ≥ 30 spare digits: ≤ 1.8e-14 at every scale 10–100 (median
+~7e-16).  Random logits are well-conditioned problems; for adversarial ones — all :math:`Z_j`
+sharing a dominant eigenvector, so ``S`` is ill-conditioned — the exact output itself moves by
+~eps·‖Z‖·√cond(S) when the input changes by one ulp, and our error is of that size (tested),
+which no double-precision method can beat.
 
 **Gradient.**  ``quantum_softmax`` is an autograd primitive with a hand-written vector–Jacobian
-product that reuses the forward factors (no decomposition in the backward pass).  Writing
-:math:`T = S^{-1/2}`, :math:`dP_j = K P_j + P_j K^H + N_j` with :math:`N_j = T\,dR_j\,T =
-Q_j^H (\Phi_j \circ V_j^H d\tilde Z_j V_j) Q_j` (Daleckii–Krein for exp,
-:math:`\Phi_{kl} = \sinh(\delta/2)/(\delta/2)`, :math:`\delta = h_k - h_l`) and
-:math:`K = dT\,T^{-1} = -W(\Omega \circ W^H (\textstyle\sum_j N_j) W)W^H`,
-:math:`\Omega_{kl} = \sigma_l/(\sigma_k + \sigma_l)` (Daleckii–Krein for :math:`s^{-1/2}`;
-σ, W the singular values and right singular vectors of B).  No factor of :math:`S^{-1/2}` is
-ever formed, which keeps the gradient accurate much further than the chain rule through
-:math:`S^{-1/2}` (that first backward measured 1e-7 / 6e-4 / 0.14 at scales 10 / 20 / 30, and
-1e28 instead of 0.08 in the worst scale-30 case of the table).  What limits it beyond logits of
-~20: Φ grows like :math:`e^{|\delta|/2}`, and in that worst case the N- and K-contributions
-are each ~1e15 times the gradient and cancel, so rounding in the (accurate) factors leaves a
-1e-2 relative error.  It is exact at repeated eigenvalues (``Z = 0`` included), where ``autograd.numpy.linalg.eigh``'s gradient is
-NaN.  Eigenvalue gaps beyond ±1400 are clipped in Φ (only reachable with logits in the hundreds)
-so the gradient stays finite.
+product that reuses the forward factors.  Writing :math:`T = S^{-1/2}`, :math:`dP_j = K P_j +
+P_j K^H + N_j` with :math:`N_j = T\,dR_j\,T = Q_j^H (\Phi_j \circ V_j^H d\tilde Z_j V_j) Q_j`
+(Daleckii–Krein for exp, :math:`\Phi_{kl} = \sinh(\delta/2)/(\delta/2)`, :math:`\delta = h_k -
+h_l`) and :math:`K = dT\,T^{-1} = -W(\Omega \circ W^H (\textstyle\sum_j N_j) W)W^H`,
+:math:`\Omega_{kl} = \sigma_l/(\sigma_k + \sigma_l)` (Daleckii–Krein for :math:`s^{-1/2}`; σ, W
+the singular values and right singular vectors of B).  Its rounding error grows with
+cond(S) and with Φ ≤ e^{spread/2} (spread: of the shifted logit eigenvalues): measured over
+random logits ≤ 1e-10 relative with cond(S) ≤ 1e10 and spread ≤ 30 (2545 cases, max 9e-11),
+but 5e-7 at cond 5e4 with spread 90, and 10^19 at logits of ±100 where cond(S) reaches 1e35:
+the N- and K-terms are each huge and cancel.  The formulas we tried in double precision (this
+one, the polar-factor VJP via a Lyapunov equation, the plain chain rule through S^{-1/2}) all
+have that cancellation — even fed the exact factors rounded to double — so POVMs beyond
+:data:`GRADIENT_COND_LIMIT` = 1e10 or :data:`GRADIENT_SPREAD_LIMIT` = 30 take an exact backward
+pass instead: the chain rule of Alg. 1 in
+mpmath with 30 + (spread + ln m)/ln 10 digits, where spread is the eigenvalue spread of the
+shifted logits (cond(S) ≤ m·e^{spread}), ~20 ms per POVM for m = d = 2, ~0.3 s for m = d = 4 at
+logits of 100.  Training keeps S well-conditioned (App. I's :func:`conditioning_penalty`), so
+the exact path is rare there.  Past an eigenvalue spread of :data:`GRADIENT_MAX_SPREAD` (5000)
+the backward pass raises ``ValueError`` instead of returning a wrong number.  Both paths are
+exact at repeated eigenvalues (``Z = 0`` included), where ``autograd.numpy.linalg.eigh``'s
+gradient is NaN.
+
+Measured gradient accuracy (``pytest -m slow -s tests/test_quantum_softmax.py -k
+gradient_accuracy_table``): relative error |ours − ref|/|ref| of a directional derivative along
+a random direction, against an mpmath central difference (≥ 130 digits, step 1e-40), 40 random
+cases per row:
+
+=====  ==================  ==================  ==================  ==================
+scale  (2, 2) max / med    (3, 3) max / med    (2, 4) max / med    (4, 4) max / med
+=====  ==================  ==================  ==================  ==================
+10     1.9e-12 / 1.2e-14   1.8e-12 / 3.3e-15   1.2e-12 / 2.1e-16   3.9e-15 / 2.0e-16
+30     5.1e-15 / 1.7e-16   3.2e-15 / 2.0e-16   9.6e-16 / 1.3e-16   1.2e-15 / 1.6e-16
+100    3.5e-15 / 1.3e-16   2.9e-15 / 1.4e-16   5.2e-14 / 2.1e-16   1.2e-14 / 2.0e-16
+=====  ==================  ==================  ==================  ==================
+
+(Before, with the double formula everywhere, the same measure at scale 100 was wrong by > 100 %
+in 9/40 (2, 2), 13/40 (3, 3) and 39/40 (2, 4) cases, by up to 10^19.)  Beyond 100 the exact path
+is tested at logits of ±400 (relative error ≤ 1e-6 asserted).
 
 Reference: Gardiner et al. (2026), Alg. 1, Prop. 3–4, App. I.
 
@@ -83,7 +88,9 @@ from autograd.extend import primitive, defvjp
 from autograd.tracer import getval
 
 from qpolicy.linalg import dagger, eigh, eigh_2x2, expmh, hermitian_part
-from qpolicy.validation import ATOL, as_square_matrices, check_hermitian, check_int
+from qpolicy.validation import (
+    ATOL, MAX_ARRAY_ELEMENTS, as_square_matrices, check_hermitian, check_int, check_nonempty,
+    check_size, check_tolerance)
 
 __all__ = [
     "quantum_softmax", "conditioning_penalty", "density_matrix", "maximally_entangled",
@@ -96,7 +103,8 @@ def _shifted_logit_spectra(Z):
     """Eigen-decompositions of the Hermitian parts of Z, shifted so the largest eigenvalue is 0."""
     w, V = eigh(Z)                                   # (..., m, d), (..., m, d, d)
     c = w.max(axis=(-2, -1), keepdims=True)          # one shift per POVM (common to all j)
-    return w - c, V
+    with np.errstate(over="ignore"):                 # a gap beyond 1.8e308 is −inf: e^{−inf} = 0
+        return w - c, V
 
 
 def _as_output_dtype(X, Z):
@@ -177,27 +185,105 @@ def _sinhc_half_gaps(h):
     return np.where(tie, 1.0, np.sinh(half) / np.where(tie, 1.0, half))
 
 
+#: The double-precision backward pass is used for a POVM whose S = Σ_j e^{Z̃_j} has condition
+#: number at most GRADIENT_COND_LIMIT and whose shifted logit eigenvalues span at most
+#: GRADIENT_SPREAD_LIMIT; other POVMs get the exact backward pass
+#: :func:`_quantum_softmax_vjp_exact` (mpmath, precision chosen from the spread).  The double
+#: formula's error grows with both (the N- and K-terms below cancel; Φ ≤ e^{spread/2}):
+#: measured ≤ 1e-11 relative within these limits, 5e-7 at cond 5e4 with spread 90, 1e19 at
+#: logits of ±100 (module docstring; ``benchmarks/RESULTS.md``).
+GRADIENT_COND_LIMIT = 1e10
+GRADIENT_SPREAD_LIMIT = 30.0
+
+#: Largest eigenvalue spread (max − min over all eigenvalues of all Z̃_j of one POVM) for which
+#: the gradient is computed (exactly, with ~0.4·spread decimal digits); beyond it the backward
+#: pass raises ``ValueError`` rather than return a wrong number.
+GRADIENT_MAX_SPREAD = 5000.0
+
+
 def _quantum_softmax_vjp(ans, Z):
     P, Q, h, V, sigma, W = ans
     Phi = _sinhc_half_gaps(h)
     total = sigma[..., :, None] + sigma[..., None, :]
     Omega = np.where(total > 0, sigma[..., None, :] / np.where(total > 0, total, 1.0), 0.5)
+    spread = -h.min(axis=(-2, -1))
+    exact = ((sigma[..., 0] > np.sqrt(GRADIENT_COND_LIMIT) * sigma[..., -1])
+             | (spread > GRADIENT_SPREAD_LIMIT))
+    if np.any(spread > GRADIENT_MAX_SPREAD):
+        raise ValueError(f"Z: the gradient of quantum_softmax is computed only for logits whose "
+                         f"Hermitian parts have eigenvalue spread ≤ {GRADIENT_MAX_SPREAD:g} per "
+                         f"POVM (GRADIENT_MAX_SPREAD), got {spread.max():.3g}; keep logits "
+                         f"moderate, e.g. with conditioning_penalty")
 
     def vjp(g):
         # With T = S^{-1/2}:  dP_j = K P_j + P_j K^H + N_j,  where N_j = T dR_j T and
         # K = dT T^{-1} = −W (Ω ∘ W^H (Σ_j N_j) W) W^H,  Ω_kl = σ_l / (σ_k + σ_l)   (Daleckii–Krein
         # for s^{-1/2}).  By Daleckii–Krein for exp, N_j = Q_j^H (Φ_j ∘ V_j^H dZ̃_j V_j) Q_j with
         # the blocks Q_j = e^{h_j/2} V_j^H T of the forward polar factor.  S^{-1/2} is never
-        # formed: the scales of S enter only through Ω ∈ [0, 1] and the (norm ≤ 1) polar factor,
-        # which keeps the gradient accurate when S is ill-conditioned.  The adjoint of that chain:
+        # formed: the scales of S enter only through Ω ∈ [0, 1] and the (norm ≤ 1) polar factor.
+        # The adjoint of that chain:
         G = hermitian_part(np.conj(g[0]))             # real-gradient convention, Hermitian part
         C = 2 * (G @ P).sum(axis=-3)                  # ⟨G, K P + P K^H⟩ = ⟨C, K⟩
         K_bar = -(W @ (Omega * (dagger(W) @ C @ W)) @ dagger(W))
         Gamma = hermitian_part(G + K_bar[..., None, :, :])           # cotangent of each N_j
         Z_bar = hermitian_part(V @ (Phi * (Q @ Gamma @ dagger(Q))) @ dagger(V))
+        for index in map(tuple, np.argwhere(exact)):  # ill-conditioned S: exact, in mpmath
+            exact_bar = _quantum_softmax_vjp_exact(np.asarray(Z)[index], G[index])
+            Z_bar[index] = np.real(exact_bar) if np.isrealobj(Z_bar) else exact_bar
         return _as_output_dtype(np.conj(Z_bar), Z)    # Z̃ = (Z + Z^H)/2 passes Hermitian Z̄ on
 
     return vjp
+
+
+def _quantum_softmax_vjp_exact(Z, G):
+    r"""Z̄ = ∇_Z Σ_j ⟨G_j, P_j⟩ (real-gradient convention, Hermitian) of one POVM, in mpmath.
+
+    The chain rule through Alg. 1 written literally, :math:`P_j = T R_j T`, :math:`T = S^{-1/2}`:
+    :math:`\bar R_j = T G_j T + \bar S`, :math:`\bar S = D(s^{-1/2})(S)[\sum_j R_j T G_j +
+    G_j T R_j]`, :math:`\bar Z_j = D\exp(\tilde Z_j)[\bar R_j]` (Daleckii–Krein, both with
+    cancellation-free divided differences).  Its rounding error is ~10^{-digits}·cond(S) and
+    cond(S) ≤ m·e^{spread}, so 30 + (spread + ln m)/ln 10 digits leave ≥ 30 correct ones: the
+    result is exact in double precision.  ~20 ms for m = d = 2, ~0.3 s for m = d = 4 at logits
+    of 100.
+    """
+    import mpmath
+
+    m, d, _ = Z.shape
+
+    def matrix(A):
+        return mpmath.matrix([[mpmath.mpc(complex(x)) for x in row] for row in A])
+
+    def herm(A):
+        return (A + A.transpose_conj()) / 2
+
+    def hadamard(F, A):
+        return mpmath.matrix([[F(k, l) * A[k, l] for l in range(d)] for k in range(d)])
+
+    w = np.linalg.eigvalsh(hermitian_part(Z))
+    digits = 30 + int(np.ceil((w.max() - w.min() + np.log(m)) / np.log(10)))
+    with mpmath.workdps(digits):
+        spectra = [mpmath.eighe(herm(matrix(Zj))) for Zj in Z]
+        shift = max(max(e) for e, _ in spectra)
+        spectra = [([x - shift for x in e], U) for e, U in spectra]
+        R = [U * mpmath.diag([mpmath.exp(x) for x in e]) * U.transpose_conj() for e, U in spectra]
+        s, W = mpmath.eighe(herm(sum(R[1:], R[0])))
+        r = [mpmath.sqrt(x) for x in s]
+        T = W * mpmath.diag([1 / x for x in r]) * W.transpose_conj()
+        Gm = [herm(matrix(Gj)) for Gj in G]
+        C = sum((R[j] * T * Gm[j] for j in range(m)), mpmath.zeros(d, d))
+        C = W.transpose_conj() * (C + C.transpose_conj()) * W
+        S_bar = W * hadamard(lambda k, l: -1 / (r[k] * r[l] * (r[k] + r[l])), C) * W.transpose_conj()
+        out = np.empty((m, d, d), dtype=complex)
+        for j, (e, U) in enumerate(spectra):
+            R_bar = U.transpose_conj() * (T * Gm[j] * T + S_bar) * U
+
+            def dd_exp(k, l):
+                gap = e[k] - e[l]
+                return mpmath.exp(e[k]) if gap == 0 else mpmath.exp(e[l]) * mpmath.expm1(gap) / gap
+
+            Z_bar = herm(U * hadamard(dd_exp, R_bar) * U.transpose_conj())
+            out[j] = [[complex(Z_bar[k, l]) for l in range(d)] for k in range(d)]
+    return out
 
 
 defvjp(_quantum_softmax_with_spectra, _quantum_softmax_vjp)
@@ -219,8 +305,18 @@ def quantum_softmax(Z):
     >>> np.allclose(qp.quantum_softmax(z[:, None, None])[:, 0, 0], np.exp(z) / np.exp(z).sum())
     True
     """
-    as_square_matrices(Z, "Z", min_ndim=3, allow_traced=True)
-    return _quantum_softmax_with_spectra(Z)[0]
+    return _quantum_softmax_with_spectra(_as_double(Z))[0]
+
+
+def _as_double(Z):
+    """Validated logits in double precision: float16/32/longdouble (and complex kinds) are
+    converted to float64/complex128 (a traced value by adding a double zero, which keeps it
+    differentiable)."""
+    Z = as_square_matrices(Z, "Z", min_ndim=3, allow_traced=True)
+    if np.shape(getval(Z))[-3] == 0:
+        raise ValueError(f"Z must have at least one outcome (axis -3), got shape {np.shape(getval(Z))}")
+    kind = np.complex128 if np.iscomplexobj(getval(Z)) else np.float64
+    return Z if getval(Z).dtype == kind else Z + np.zeros((), kind)
 
 
 def conditioning_penalty(Z):
@@ -229,10 +325,20 @@ def conditioning_penalty(Z):
     Returns one value per POVM (shape ``Z.shape[:-3]``); differentiable.  Adding it to a loss keeps
     ``S`` well-conditioned without restricting the POVMs reachable (logits ``log P_j`` give S = I).
     """
-    as_square_matrices(Z, "Z", min_ndim=3, allow_traced=True)
-    S = anp.sum(expmh(0.5 * (Z + anp.conj(anp.swapaxes(Z, -1, -2)))), axis=-3)
+    Z = _as_double(Z)
+    Z_tilde = 0.5 * Z + 0.5 * anp.conj(anp.swapaxes(Z, -1, -2))
+    highest = np.max(eigh(getval(Z_tilde))[0], initial=-np.inf)
+    if highest > PENALTY_MAX_EIGENVALUE:
+        raise ValueError(f"Z: the conditioning penalty overflows (‖S‖² ~ e^(2·{highest:.3g})); "
+                         f"the Hermitian parts' eigenvalues must be ≤ {PENALTY_MAX_EIGENVALUE:g}")
+    S = anp.sum(expmh(Z_tilde), axis=-3)
     eye = np.eye(np.shape(getval(Z))[-1])
     return anp.sum(anp.abs(S - eye) ** 2, axis=(-2, -1))
+
+
+#: conditioning_penalty refuses logits whose Hermitian parts have an eigenvalue above this:
+#: ‖S − I‖² ≤ (m·d·e^{λ})² stays below the largest double for m·d ≤ 10^6.
+PENALTY_MAX_EIGENVALUE = 340.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,8 +349,11 @@ def density_matrix(B):
     r""":math:`\rho = B^H B / \operatorname{tr}(B^H B)` — a density matrix for any nonzero ``B``
     (batched, differentiable).  The paper's parameterization of a learned state (App. D.5)."""
     B = as_square_matrices(B, "B", allow_traced=True)
-    if np.any(np.sum(np.abs(getval(B)) ** 2, axis=(-2, -1)) == 0):
+    largest = np.max(np.abs(getval(B)), axis=(-2, -1), keepdims=True)
+    if np.any(largest == 0):
         raise ValueError("B must be nonzero (B^H B has zero trace)")
+    B = B / largest        # ρ is scale invariant: entries from 1e-300 to 1e300 neither under-
+    #                        nor overflow in B^H B (a constant factor: gradients are unchanged)
     rho = anp.matmul(anp.conj(anp.swapaxes(B, -1, -2)), B)
     trace = anp.sum(anp.real(B * anp.conj(B)), axis=(-2, -1))         # tr(B^H B) = ‖B‖_F²
     return rho / trace[..., None, None]
@@ -259,6 +368,7 @@ def maximally_entangled(d):
     r""":math:`|\Phi^+\rangle\langle\Phi^+|` with :math:`|\Phi^+\rangle = \sum_i |ii\rangle/\sqrt d`
     on :math:`\mathbb C^d \otimes \mathbb C^d` (complex, shape ``(d², d²)``)."""
     d = check_int(d, "d", minimum=1)
+    check_size(d ** 4, "d", "state (d² × d²)")
     return _pure(np.eye(d, dtype=complex).reshape(d * d))
 
 
@@ -271,6 +381,10 @@ def ghz_state(n):
     r""":math:`|GHZ_n\rangle = (|0\dots0\rangle + |1\dots1\rangle)/\sqrt2` on n qubits, shape
     ``(2^n, 2^n)``."""
     n = check_int(n, "n", minimum=1)
+    if n > 64:                                       # 4**n itself would be a huge integer
+        raise ValueError(f"n is too large: the state (2^n × 2^n) would have 4^{n} entries, the "
+                         f"limit is {MAX_ARRAY_ELEMENTS} (qpolicy.validation.MAX_ARRAY_ELEMENTS)")
+    check_size(4 ** n, "n", "state (2^n × 2^n)")
     psi = np.zeros(2 ** n, dtype=complex)
     psi[0] = psi[-1] = 1.0
     return _pure(psi)
@@ -282,7 +396,6 @@ def default_entangled_state(n_parties, dim):
 
     Raises ``ValueError`` for other combinations (no canonical choice: learn the state instead).
     """
-    from qpolicy.validation import check_int
     n_parties = check_int(n_parties, "n_parties", minimum=2)
     dim = check_int(dim, "dim", minimum=1)
     if n_parties == 2:
@@ -303,7 +416,8 @@ def _min_eigenvalue(H):
 def check_povm(M, atol=ATOL, name="M"):
     """Raise ``ValueError`` unless ``M`` (shape ``(..., m, d, d)``) is a POVM (or a batch of them):
     every element Hermitian and PSD within ``atol``, and ``Σ_j M_j = I`` within ``atol``."""
-    M = as_square_matrices(M, name, min_ndim=3)
+    atol = check_tolerance(atol)
+    M = check_nonempty(as_square_matrices(M, name, min_ndim=3), name)
     check_hermitian(M, name, atol)
     low = _min_eigenvalue(M)
     if low < -atol:
@@ -316,7 +430,8 @@ def check_povm(M, atol=ATOL, name="M"):
 
 def check_density_matrix(rho, atol=ATOL, name="rho"):
     """Raise ``ValueError`` unless ``rho`` (``(..., D, D)``) is Hermitian PSD with unit trace."""
-    rho = as_square_matrices(rho, name)
+    atol = check_tolerance(atol)
+    rho = check_nonempty(as_square_matrices(rho, name), name)
     check_hermitian(rho, name, atol)
     low = _min_eigenvalue(rho)
     if low < -atol:
@@ -329,6 +444,7 @@ def check_density_matrix(rho, atol=ATOL, name="rho"):
 
 def _as_predicate(check):
     def predicate(x, atol=ATOL):
+        atol = check_tolerance(atol)          # a bad tolerance is an error, not "False"
         try:
             check(x, atol)
         except (ValueError, TypeError):
@@ -348,6 +464,9 @@ is_density_matrix = _as_predicate(check_density_matrix)
 # --------------------------------------------------------------------------------------------
 
 def _check_dims(dims, D, name="dims"):
+    if isinstance(dims, (str, bytes, np.ndarray)) or not hasattr(dims, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of positive integers, got "
+                        f"{type(dims).__name__}")
     dims = tuple(dims)
     if not dims or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1
                        for k in dims):
@@ -364,19 +483,33 @@ def partial_trace(rho, dims, trace_out):
     rho = as_square_matrices(rho, "rho", ndim=2)
     dims = _check_dims(dims, rho.shape[0])
     n = len(dims)
-    if isinstance(trace_out, bool):
-        raise TypeError("trace_out must be a subsystem index or a sequence of them, got a bool")
-    traced = {trace_out} if isinstance(trace_out, (int, np.integer)) else set(trace_out)
+    if n > 32:
+        raise ValueError(f"dims: at most 32 subsystems (NumPy arrays have at most 64 axes), got {n}")
+    if isinstance(trace_out, (int, np.integer)) and not isinstance(trace_out, (bool, np.bool_)):
+        trace_out = [trace_out]
+    if (isinstance(trace_out, (str, bytes, np.ndarray)) or not hasattr(trace_out, "__iter__")
+            or not all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+                       for k in trace_out)):
+        raise TypeError(f"trace_out must be a subsystem index or a sequence of them, got "
+                        f"{trace_out!r}")
+    traced = set(int(k) for k in trace_out)
     if not traced <= set(range(n)):
         raise ValueError(f"trace_out must index subsystems 0..{n - 1}, got {sorted(traced)}")
-    letters = iter(string.ascii_letters)
-    rows = [next(letters) for _ in range(n)]
-    cols = [r if k in traced else next(letters) for k, r in enumerate(rows)]
-    kept = [k for k in range(n) if k not in traced]
-    out = "".join(rows[k] for k in kept) + "".join(cols[k] for k in kept)
-    reduced = np.einsum("".join(rows) + "".join(cols) + "->" + out, rho.reshape(dims + dims))
-    size = int(np.prod([dims[k] for k in kept]))
+    reduced = rho.reshape(dims + dims)
+    for k in sorted(traced, reverse=True):          # axes k and n_left + k; later ones first
+        reduced = np.trace(reduced, axis1=k, axis2=reduced.ndim // 2 + k)
+    size = int(np.prod([dims[k] for k in range(n) if k not in traced]))
     return reduced.reshape(size, size)
+
+
+def _einsum_letters(count, name, items, per_item):
+    """An iterator over ``count`` distinct einsum index letters, or ``ValueError`` naming
+    ``name`` when NumPy's 52 letters do not suffice (``per_item`` letters per player/party)."""
+    if count > len(string.ascii_letters):
+        raise ValueError(f"{name}: at most {len(string.ascii_letters) // per_item} {items} are "
+                         f"supported ({per_item} einsum indices each, NumPy allows 52), got "
+                         f"{count // per_item}")
+    return iter(string.ascii_letters[:count])
 
 
 def born(rho, povms, atol=ATOL):
@@ -394,6 +527,7 @@ def born(rho, povms, atol=ATOL):
     >>> qp.born(qp.bell_state(), [M, M])[:, :, 0, 0].round(3).tolist()
     [[0.5, 0.0], [0.0, 0.5]]
     """
+    atol = check_tolerance(atol)
     if isinstance(povms, np.ndarray) or not hasattr(povms, "__len__") or len(povms) == 0:
         raise TypeError("povms must be a non-empty list with one (questions, answers, d, d) "
                         "array per party")
@@ -407,7 +541,9 @@ def born(rho, povms, atol=ATOL):
     for k, M in enumerate(povms):
         check_povm(getval(M), atol, name=f"povms[{k}]")
     n = len(povms)
-    letters = iter(string.ascii_letters)
+    letters = _einsum_letters(4 * n, "povms", "parties", per_item=4)
+    check_size(np.prod([np.shape(getval(M))[0] * np.shape(getval(M))[1] for M in povms],
+                       dtype=object), "povms", "policy table", itemsize=8)
     rows, cols, answers, questions = ([next(letters) for _ in range(n)] for _ in range(4))
     spec = "".join(rows) + "".join(cols) + "," + ",".join(
         questions[k] + answers[k] + cols[k] + rows[k] for k in range(n)

@@ -67,6 +67,7 @@ def as_square_matrices(x, name, min_ndim=2, **kwargs):
 
 def check_hermitian(arr, name, atol=ATOL):
     """Raise unless every matrix in ``arr`` (..., d, d) is Hermitian within ``atol``."""
+    atol = check_tolerance(atol)
     gap = np.max(np.abs(arr - np.conj(np.swapaxes(arr, -1, -2))), initial=0.0)
     if gap > atol:
         raise ValueError(f"{name} must be Hermitian; max |A - A^H| = {gap:.3g} > {atol:g}")
@@ -74,6 +75,7 @@ def check_hermitian(arr, name, atol=ATOL):
 
 def check_probabilities(p, name, axis=-1, atol=ATOL):
     """Raise unless ``p`` is non-negative and sums to one along ``axis`` (each slice)."""
+    atol = check_tolerance(atol)
     p = as_array(p, name, complex_ok=False)
     if p.size == 0:
         raise ValueError(f"{name} must not be empty")
@@ -208,7 +210,25 @@ def check_size(n_elements, name, what="array", limit=MAX_ARRAY_ELEMENTS, itemsiz
     ``n_elements`` is a Python int (exact: compute it with ints, not floats, so nothing wraps)."""
     n_elements = int(n_elements)
     if n_elements > limit:
-        raise ValueError(f"{name} is too large: the {what} would have {n_elements:.3g} entries "
-                         f"({n_elements * itemsize / 2 ** 30:.3g} GiB), the limit is {limit} "
-                         f"(qpolicy.validation.MAX_ARRAY_ELEMENTS)")
+        raise ValueError(f"{name} is too large: the {what} would have {_approx(n_elements)} "
+                         f"entries ({_approx(n_elements * itemsize // 2 ** 30)} GiB), the limit "
+                         f"is {limit} (qpolicy.validation.MAX_ARRAY_ELEMENTS)")
     return n_elements
+
+
+def _approx(n):
+    """3 significant digits of a non-negative int of any size (floats overflow past 1e308)."""
+    if n.bit_length() < 1000:
+        return f"{float(n):.3g}"
+    shift = n.bit_length() - 60
+    exponent = np.log10(float(n >> shift)) + shift * np.log10(2.0)
+    return f"{10 ** (exponent % 1):.2f}e+{int(exponent)}"
+
+
+def check_nonempty(arr, name):
+    """Raise ``ValueError`` if ``arr`` has an axis of length 0 (so no reduction meets an empty
+    array later with NumPy's own error)."""
+    shape = np.shape(getval(arr))
+    if 0 in shape:
+        raise ValueError(f"{name} must not have an empty axis, got shape {shape}")
+    return arr

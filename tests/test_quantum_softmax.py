@@ -443,3 +443,114 @@ def test_qubit_closed_form_polar_agrees_with_the_svd_path(complex_, monkeypatch)
     svd = qp.quantum_softmax(Z), grad(loss)(Z)
     np.testing.assert_allclose(mixed[0], svd[0], atol=1e-13)
     np.testing.assert_allclose(mixed[1], svd[1], atol=1e-9 * np.abs(svd[1]).max())
+
+
+# ----------------------------------------------------------------------------------------------
+# Gradient accuracy at large logits (issue 12): relative error of a directional derivative
+# against the mpmath central difference, |ours − ref| / |ref| (not normalized by ‖∇‖)
+# ----------------------------------------------------------------------------------------------
+
+def _directional(Z, E, G):
+    gx, gy = grad(lambda X, Y: anp.sum(anp.real(G * qp.quantum_softmax(X + 1j * Y))), (0, 1))(
+        Z.real, Z.imag)
+    return np.sum(gx * E.real) + np.sum(gy * E.imag)
+
+
+def gradient_relative_errors(m, d, scale, n, seed):
+    rng = np.random.default_rng(seed)
+    errors = []
+    for _ in range(n):
+        Z = random_logits(rng, m, d, scale)
+        E = rng.normal(size=Z.shape) + 1j * rng.normal(size=Z.shape)
+        G = rng.normal(size=Z.shape)
+        ref = reference_directional_derivative(Z, E, G)
+        errors.append(abs(_directional(Z, E, G) - ref) / abs(ref))
+    return np.array(errors)
+
+
+def test_gradient_of_the_issue_reproducer():
+    """Logits uniform in ±100: the backward through eigen-gaps gave 2.2e5; mpmath gives 0.00645."""
+    rng = np.random.default_rng(1)
+    X, Y = rng.uniform(-100, 100, (2, 2, 2, 2))
+    C, E = rng.normal(size=(2, 2, 2, 2))
+    ref = reference_directional_derivative(X + 1j * Y, E + 0j, C)
+    assert ref == pytest.approx(0.00645, abs=5e-6)
+    g = grad(lambda X: anp.sum(anp.real(qp.quantum_softmax(X + 1j * Y)) * C))(X)
+    assert abs(np.sum(g * E) - ref) <= 1e-6 * abs(ref)
+
+
+@pytest.mark.parametrize("m, d, n", [(2, 2, 6), (3, 3, 2), (2, 4, 2), (4, 4, 1)])
+@pytest.mark.parametrize("scale", [50.0, 100.0])
+def test_gradient_accurate_at_large_logits(m, d, n, scale):
+    errors = gradient_relative_errors(m, d, scale, n, seed=1000 * m + 10 * d + int(scale))
+    assert errors.max() <= 1e-6
+
+
+def test_gradient_beyond_100_and_its_limit():
+    """Beyond logits of 100 the gradient stays exact (mpmath path); past GRADIENT_MAX_SPREAD the
+    backward pass refuses, naming Z, instead of returning a wrong number."""
+    assert gradient_relative_errors(2, 2, 400.0, n=2, seed=5).max() <= 1e-6
+    Z = np.stack([np.diag([3e3, -3e3]), np.diag([1.0, 2.0])])
+    with pytest.raises(ValueError, match="^Z: the gradient .* spread"):
+        grad(lambda X: anp.sum(qp.quantum_softmax(X)[0, 0, 0]))(Z)
+
+
+def test_gradient_mixed_batch_and_real_input():
+    """A batch mixing well- and ill-conditioned POVMs gets the exact path only where needed, and
+    the batched gradient equals the per-POVM one; real logits give a real gradient."""
+    rng = np.random.default_rng(31)
+    Z = rng.uniform(-1, 1, (3, 2, 2, 2))
+    Z[1] *= 100.0
+    G = rng.normal(size=Z.shape)
+    batched = grad(lambda X: anp.sum(G * qp.quantum_softmax(X)))(Z)
+    assert batched.dtype == np.float64
+    for k in range(3):
+        alone = grad(lambda X: anp.sum(G[k] * qp.quantum_softmax(X)))(Z[k])
+        np.testing.assert_allclose(batched[k], alone, rtol=0, atol=1e-15 * np.abs(alone).max())
+    E = rng.normal(size=Z.shape)
+    ref = sum(reference_directional_derivative(Z[k] + 0j, E[k] + 0j, G[k]) for k in range(3))
+    assert abs(np.sum(batched * E) - ref) <= 1e-6 * abs(ref)
+
+
+@pytest.mark.slow
+def test_gradient_accuracy_table_to_100():
+    """Measures the gradient table quoted in qpolicy.quantum's docstring (run: pytest -m slow -s
+    -k gradient_accuracy_table): max and median relative error of a directional derivative over
+    40 random cases per (m, d) and scale."""
+    print("\nscale  (m,d)  max rel err  median")
+    for scale in (10.0, 30.0, 100.0):
+        for m, d in [(2, 2), (3, 3), (2, 4), (4, 4)]:
+            errors = gradient_relative_errors(m, d, scale, n=40, seed=int(scale) + 7 * m + d)
+            print(f"{scale:5g}  ({m},{d})  {errors.max():.2g}  {np.median(errors):.2g}")
+            assert errors.max() <= 1e-6
+
+
+# ----------------------------------------------------------------------------------------------
+# dtypes and extreme magnitudes (issue 12)
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.longdouble, np.complex64,
+                                   np.clongdouble])
+def test_other_precisions_are_computed_in_double(dtype):
+    """Half/single/long-double logits are converted to float64/complex128 after validation."""
+    Z = np.random.default_rng(3).normal(size=(3, 2, 2)).astype(np.float16)   # exact in every dtype
+    P = qp.quantum_softmax(Z.astype(dtype))
+    assert P.dtype == (np.complex128 if np.iscomplexobj(Z.astype(dtype)) else np.float64)
+    np.testing.assert_allclose(P, qp.quantum_softmax(Z.astype(np.float64)), atol=1e-15)
+    g = grad(lambda X: anp.sum(qp.quantum_softmax(X)[0]))(Z.astype(np.float32))
+    assert g.dtype in (np.float32, np.float64) and np.all(np.isfinite(g))
+
+
+def test_largest_doubles_do_not_overflow_the_hermitian_part():
+    # diag(9e307, −9e307) vs 0: R_2 = e^{−9e307} I dominates R_1 = diag(1, e^{−1.8e308}) in e_2
+    P = qp.quantum_softmax(np.array([np.diag([9e307, -9e307]), np.zeros((2, 2))]))
+    np.testing.assert_array_equal(P, [np.diag([1.0, 0.0]), np.diag([0.0, 1.0])])
+    np.testing.assert_array_equal(qp.quantum_softmax(np.array([[[1e308]], [[0.0]]])).ravel(), [1, 0])
+    Z = np.array([[[1e308, 1e308], [1e308, -1e308]], [[0.0, 0.0], [0.0, 0.0]]])
+    assert_povm(qp.quantum_softmax(Z), Z)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-300, 1e200, 1e300])
+def test_density_matrix_is_scale_invariant_to_the_extremes(scale):
+    B = np.array([[1.0, 2.0j], [0.5, -1.0]])
+    np.testing.assert_allclose(qp.density_matrix(scale * B), qp.density_matrix(B), atol=1e-15)

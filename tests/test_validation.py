@@ -177,3 +177,10 @@ def test_as_array_converts_other_precisions_to_double():
     for bad in [np.array(["1"]), np.array([1, None], dtype=object)]:
         with pytest.raises(TypeError, match="^x must be an array of numbers"):
             as_array(bad, "x")
+
+
+def test_check_nonempty_names_the_argument():
+    from qpolicy.validation import check_nonempty
+    assert check_nonempty(np.zeros((2, 1)), "M").shape == (2, 1)
+    with pytest.raises(ValueError, match=r"^M must not have an empty axis, got shape \(2, 0\)"):
+        check_nonempty(np.zeros((2, 0)), "M")
