@@ -53,3 +53,20 @@ sphinx_gallery_conf = {
 
 html_theme = "alabaster"
 html_title = f"qpolicy {release}"
+
+
+# Docstrings write kets and norms as in the paper (|ψ⟩, |a − b|); in reStructuredText a bare "|"
+# starts a substitution.  Escape it outside literals, doctest lines and tables.
+def _escape_bars(app, what, name, obj, options, lines):
+    for i, line in enumerate(lines):
+        text = line.strip()
+        table_row = (text.startswith("|") and text.endswith("|")) or text.startswith(("+-", "+="))
+        if table_row or text.startswith((">>>", "...")) or "|" not in line:
+            continue
+        parts = line.split("``")
+        parts[::2] = [part.replace("|", r"\|") for part in parts[::2]]
+        lines[i] = "``".join(parts)
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _escape_bars)

@@ -468,7 +468,10 @@ def bell_test(game, questions, answers, method="wins", alpha=None, null="classic
     question_dist, referee_seed : provenance of the questions, checked when given (the referee's
         mu must equal the game's; ``game.referee(referee_seed).ask(n)`` must reproduce them).
 
-    Returns a :class:`BellTest`.
+    Returns
+    -------
+    BellTest
+        The p-value, the statistic, the method and the null's value.
 
     Example
     -------

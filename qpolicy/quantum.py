@@ -55,7 +55,7 @@ exact at repeated eigenvalues (``Z = 0`` included), where ``autograd.numpy.linal
 gradient is NaN.
 
 Measured gradient accuracy (``pytest -m slow -s tests/test_quantum_softmax.py -k
-gradient_accuracy_table``): relative error |ours − ref|/|ref| of a directional derivative along
+gradient_accuracy_table``): relative error ``|ours − ref| / |ref|`` of a directional derivative along
 a random direction, against an mpmath central difference (≥ 130 digits, step 1e-40), 40 random
 cases per row:
 

@@ -541,7 +541,11 @@ def resource_value(game, state="default", dim=None, measurements="povm", efficie
     start : optional strategy ``{"state", "povms"}`` (e.g. a previous result's ``.strategy``)
         to warm-start one more run from.
 
-    Returns a :class:`ResourceValue`.
+    Returns
+    -------
+    ResourceValue
+        The value of an explicit strategy (re-evaluated by the Born rule) and a proved upper
+        bound.
 
     >>> import qpolicy as qp
     >>> from qpolicy import games

@@ -596,13 +596,11 @@ def dual_bound(relaxation, objective, Z, multipliers=None):
     r"""A rigorous upper bound on the SDP value from any symmetric ``Z`` (and ``λ ≥ 0``).
 
     For every feasible y (Γ(y) ⪰ 0, y_1 = 1, positivity rows ``T y ≥ 0`` if ``multipliers``),
-    :math:`w\cdot y = c_{\mathbb 1} - \langle Z, \Gamma(y)
-angle - \lambda\cdot Ty` whenever
+    :math:`w\cdot y = c_{\mathbb 1} - \langle Z, \Gamma(y)\rangle - \lambda\cdot Ty` whenever
     :math:`c = w + A^T \mathrm{vec} Z + T^T\lambda` vanishes off the identity variable.  ``Z`` is
     first shifted within each class of identified entries so that it does (exactly), then
-    :math:`-\langle Z, \Gamma
-angle \le arepsilon\,\mathrm{tr}\,\Gamma \le arepsilon N` with
-    :math:`arepsilon = \max(0, -\lambda_{\min}(Z))` — every diagonal entry of Γ is ≤ 1 because
+    :math:`-\langle Z, \Gamma\rangle \le \varepsilon\,\mathrm{tr}\,\Gamma \le \varepsilon N` with
+    :math:`\varepsilon = \max(0, -\lambda_{\min}(Z))` — every diagonal entry of Γ is ≤ 1 because
     the monomial sets are closed under suffixes (the 2×2 minor on rows v and Pv gives
     Γ[Pv, Pv] ≤ Γ[v, v]).  Valid up to floating-point rounding, whatever solver produced Z:
     this turns a first-order solver's approximate dual into a certified bound.
@@ -924,18 +922,21 @@ def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
     extra_words : additional monomials (see :func:`npa_relaxation`).
     solver_options : passed to ``problem.solve`` (e.g. tolerances).
 
-    Returns a :class:`~qpolicy.bounds.results.Bound` with ``kind="npa"``, ``value`` = ``upper``
-    (certified), ``level``, the solver and status, ``moment_matrix`` (Γ at the solver's
-    optimum, monomials in ``npa_relaxation(...).monomials`` order; with several blocks, None
-    and each block's :class:`Bound` is in ``details["blocks"]``), ``seconds`` (build + solve)
-    and ``details``: ``size`` (N), ``n_variables``, ``positivity``, ``positivity_rows``,
-    ``extra_monomials``, ``build_seconds``, ``solve_seconds``, ``table`` (the solver's optimal
-    table ``p[a..., o...]``), ``primal_value``, ``gap``, ``dual_bound`` (= ``value``, kept for
-    older callers), ``offset`` and ``scale`` (the normalization).  Status "optimal_inaccurate"
-    is accepted only when the certificate is within :data:`INACCURATE_GAP` (normalized) of the
-    solver's value; otherwise the next solver is tried, and
-    :class:`~qpolicy.bounds.results.SolverError` is raised after the last.  Oversized levels
-    raise ``ValueError`` before anything is built (:data:`MAX_MOMENT_SIZE`).
+    Returns
+    -------
+    Bound
+        ``kind="npa"``, ``value`` = ``upper`` (certified), ``level``, the solver and status,
+        ``moment_matrix`` (Γ at the solver's optimum, monomials in
+        ``npa_relaxation(...).monomials`` order; with several blocks, None and each block's
+        :class:`Bound` is in ``details["blocks"]``), ``seconds`` (build + solve) and ``details``:
+        ``size`` (N), ``n_variables``, ``positivity``, ``positivity_rows``, ``extra_monomials``,
+        ``build_seconds``, ``solve_seconds``, ``table`` (the solver's optimal table ``p[a...,
+        o...]``), ``primal_value``, ``gap``, ``dual_bound`` (= ``value``, kept for older callers),
+        ``offset`` and ``scale`` (the normalization).  Status "optimal_inaccurate" is accepted only
+        when the certificate is within :data:`INACCURATE_GAP` (normalized) of the solver's value;
+        otherwise the next solver is tried, and :class:`~qpolicy.bounds.results.SolverError` is
+        raised after the last.  Oversized levels raise ``ValueError`` before anything is built
+        (:data:`MAX_MOMENT_SIZE`).
 
     >>> from qpolicy import games
     >>> round(npa_upper_bound(games.ghz(), level=1).value, 6)
