@@ -32,6 +32,7 @@ Solver banners and cvxpy's "Solution may be inaccurate" warnings are silenced; t
 are reported in ``details["attempts"]``.
 """
 import contextlib
+import math
 import os
 import sys
 import warnings
@@ -97,13 +98,20 @@ def lower_dot(x, y):
 
 
 def upper_sum(x):
-    """A float ``≥ sum(x)`` in exact arithmetic."""
-    x = np.asarray(x, dtype=float).ravel()
-    return upper_dot(np.ones(x.size), x)
+    """A float ``≥ sum(x)`` in exact arithmetic, and equal to it when it is representable.
+
+    ``math.fsum`` is correctly rounded; the sign of the (again correctly rounded) residual
+    ``sum(x) − r`` says on which side of the exact sum ``r`` lies.
+    """
+    x = [float(v) for v in np.asarray(x, dtype=float).ravel()]
+    r = math.fsum(x)
+    if not math.isfinite(r):
+        return r
+    return r if math.fsum(x + [-r]) <= 0 else float(np.nextafter(r, np.inf))
 
 
 def lower_sum(x):
-    """A float ``≤ sum(x)`` in exact arithmetic."""
+    """A float ``≤ sum(x)`` in exact arithmetic, and equal to it when it is representable."""
     return -upper_sum(-np.asarray(x, dtype=float))
 
 
