@@ -26,12 +26,16 @@ end, the SDP's optimality conditions are checked exactly: with :math:`Y = \sum_a
 **Restarts.**  From random starts the see-saw can stall at a poor fixed point (a classical
 strategy).  Each restart draws Haar-random rank-one projective measurements (random orthonormal
 bases; a random isometry when there are fewer answers than dimensions) from the seeded
-Generator.  The result reports every restart's value and how many reached the best within
-:data:`REACHED_TOL`.  Measured (d = 3, 30 restarts, seed 0): projective starts reached the
-optimum in 24/30 runs on Tetra and 30/30 on the Cube; random *generic* POVM starts (a Haar
-isometry C^d → C^{md}) in 17/30 and 15/30, the rest stalling at the classical value.  With
-``classical_start`` one more run starts from an optimal deterministic strategy, so the result
-is never below the classical value.
+Generator.  With more answers m than dimensions d a basis covers only d answers, and the polar
+step keeps an answer that starts at zero at zero: so the d answers are a uniformly random subset,
+and every other restart starts from a generic POVM (a Haar isometry C^d → C^{md}, every answer
+in play) — the result then does not depend on how answers are labelled (the magic square with
+all 8 three-bit answers reaches 1 at d = 4 only from generic starts).  The result reports every
+restart's value and how many reached the best within :data:`REACHED_TOL`.  Measured (d = 3, 30
+restarts, seed 0): projective starts reached the optimum in 24/30 runs on Tetra and 30/30 on
+the Cube; generic POVM starts in 17/30 and 15/30, the rest stalling at the classical value
+(hence generic starts only when m > d).  With ``classical_start`` one more run starts from an
+optimal deterministic strategy, so the result is never below the classical value.
 
 **Certification.**  The returned value is recomputed from the returned state and POVMs with
 :func:`qpolicy.born` and ``game.value``, independently of the iteration: it is the value of an
@@ -137,7 +141,7 @@ def _random_isometries(rng, q, m, d, generic):
     U, _ = np.linalg.qr(Z)                                           # columns: random basis
     B = np.zeros((q, m, d, d), dtype=complex)
     for x in range(q):
-        answers = rng.choice(m, size=d, replace=False)
+        answers = np.arange(d) if m == d else rng.choice(m, size=d, replace=False)
         B[x, answers, 0, :] = U[x].conj().T                          # B_a = e_0 u_a^H
     return B
 
@@ -184,9 +188,10 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
     ----------
     game : NonlocalGame.
     dim : int (every player) or a sequence with one local dimension per player.
-    restarts : number of random starts: even-numbered ones rank-one projective measurements on
-        a random subset of the answers, odd-numbered ones generic POVMs (every answer in play;
-        see :func:`_random_isometries`).  So no answer label is favoured.
+    restarts : number of random starts: Haar-random rank-one projective measurements, on a
+        random subset of the answers when there are more answers than dimensions, where every
+        other restart starts instead from a generic POVM (every answer in play; see
+        :func:`_random_isometries`).  So no answer label is favoured.
     seed : int or ``numpy.random.Generator``.
     iterations : maximum sweeps per restart (a sweep: best state, then each party's POVMs).
     tol : a run stops when a sweep improves its value by less than this.
@@ -220,7 +225,8 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
     weights = np.asarray(game.question_dist) * np.asarray(game.predicate)
 
     n_answers, n_questions = game.n_answers, game.n_questions
-    runs = [_run(weights, dims, [_random_isometries(rng, q, m, d, generic=bool(j % 2))
+    runs = [_run(weights, dims, [_random_isometries(rng, q, m, d,
+                                                    generic=bool(j % 2) and m > d)
                                  for q, m, d in zip(n_questions, n_answers, dims)],
                  iterations, tol)
             for j in range(restarts)]
