@@ -228,13 +228,15 @@ def collins_gisin_map(n_answers, n_questions):
 
 def collins_gisin_coordinates(n_answers, n_questions):
     """Sparse ``R`` with ``R @ T = I`` for ``T = collins_gisin_map(...)``: the Collins–Gisin
-    coordinates ``c = R p`` of a non-signaling table ``p`` (marginals read at question 0 of
-    the summed-out parties; any table gives *some* c, equal to p's own when p is non-signaling).
+    coordinates ``c = R p`` of a non-signaling table ``p``.  A summed-out party's slot averages
+    over its questions (Ket.jl's convention for behaviours), so any table gives *some* c, equal
+    to p's own when p is non-signaling; ``R.T`` maps a Collins–Gisin functional to probability
+    notation the way Ket.jl's ``tensor_probability`` does.
     """
     local_maps = []
     for n_a, n_q in zip(n_answers, n_questions):
         R = np.zeros((1 + (n_a - 1) * n_q, n_a, n_q))
-        R[0, :, 0] = 1.0                                       # sum_a p(a | x = 0)
+        R[0] = 1.0 / n_q                                       # mean over x of sum_a p(a|x)
         for x in range(n_q):
             R[1 + x * (n_a - 1) + np.arange(n_a - 1), np.arange(n_a - 1), x] = 1.0
         local_maps.append(sp.csr_matrix(R.reshape(R.shape[0], -1)))
