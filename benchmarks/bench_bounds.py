@@ -239,8 +239,9 @@ def run_cell(python, tool, game_name, method, level, timeout, memory_gb):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--games", nargs="+", default=list(GAMES), choices=GAMES)
-    parser.add_argument("--functionals", action="store_true",
-                        help="run the Bell-functional table (FUNCTIONAL_CELLS) instead")
+    parser.add_argument("--functionals", nargs="*", default=None, metavar="NAME",
+                        help="run the Bell-functional table (FUNCTIONAL_CELLS) instead; "
+                             "names (e.g. i3322 mermin5) restrict it")
     parser.add_argument("--tools", nargs="+", default=list(TOOLS), choices=TOOLS)
     parser.add_argument("--skip-slow-peers", action="store_true",
                         help="run no peer on " + ", ".join(SLOW_PEER_GAMES))
@@ -255,8 +256,11 @@ def main(argv=None):
     header = (f"{'game':6} {'method':7} {'level':5} {'tool':11} {'value':>13} {'time s':>8} "
               f"{'peak MB':>8} {'t/t_qp':>7} {'|dv|':>8}  note")
     print(header, flush=True)
-    cells = [(name, "functional", level) for name, level in FUNCTIONAL_CELLS] \
-        if args.functionals else [(g, m, lv) for g in args.games for m, lv in CELLS]
+    if args.functionals is not None:
+        cells = [(name, "functional", level) for name, level in FUNCTIONAL_CELLS
+                 if not args.functionals or name in args.functionals]
+    else:
+        cells = [(g, m, lv) for g in args.games for m, lv in CELLS]
     for game_name, method, level in cells:
         reference = None
         for tool in args.tools:
@@ -274,7 +278,8 @@ def main(argv=None):
 
 
 def _format(game_name, method, level, tool, result, reference):
-    start = f"{game_name[:6]:6} {method[:7]:7} {level or '-':5} {tool:11} "
+    start = f"{game_name:6} {'npa' if method == 'functional' else method:7} {level or '-':5} " \
+        f"{tool:11} "
     if "value" not in result:
         reason = result.get("skip") or result.get("error")
         return start + f"{'—':>13} {result.get('seconds', 0):8.2f} {'':8} {'':7} {'':8}  {reason}"
