@@ -47,7 +47,6 @@ from qpolicy.bounds.classical import classical_value
 from qpolicy.bounds.lp import upper_sum
 from qpolicy.bounds.nonsignaling import (_kron, collins_gisin_coordinates, collins_gisin_map,
                                          nonsignaling_value)
-from qpolicy.bounds.results import Bound
 from qpolicy.games import NonlocalGame
 from qpolicy.validation import as_array
 
