@@ -33,8 +33,8 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from qpolicy.bounds.lp import (denormalize_upper, lower_sum, normalize, solve_lp, upper_dot,
-                               upper_matvec, upper_sum)
+from qpolicy.bounds.lp import (denormalize_upper, lower_sum, normalize, proved_fields, solve_lp,
+                               upper_dot, upper_matvec, upper_sum)
 from qpolicy.bounds.results import Bound
 from qpolicy.games import NonlocalGame
 
@@ -175,12 +175,12 @@ def _enumerate(game):
     n_terms = math.prod(game.n_questions) * game.n_answers[form.order[-1]] + 2
     rounding = upper_sum(np.abs(game.weights).max(axis=tuple(range(game.n_players))))
     upper = float(np.nextafter(value + 4 * n_terms * 2.0**-53 * rounding, np.inf))
+    lower = _strategy_lower(game.weights, strategy)
     return Bound(value=value, kind="classical", solver=None, status="exact", strategy=strategy,
-                 seconds=time.perf_counter() - start,
+                 seconds=time.perf_counter() - start, **proved_fields(lower, upper),
                  details={"method": "enumeration", "responder": form.order[-1],
                           "enumerated_strategies": form.n_joint,
-                          "lower_bound": _strategy_lower(game.weights, strategy),
-                          "upper_bound": upper})
+                          "lower_bound": lower, "upper_bound": upper})
 
 
 def best_deterministic(weights):
@@ -325,12 +325,14 @@ def _local_lp(game, solver, solver_options):
     lower_n, upper_n, strategy, solver_name, status, attempts = solve_lp(
         build, certify, solver, what="local-polytope LP", nonzeros=A.nnz + E.nnz,
         **solver_options)
-    return Bound(value=denormalize_upper(upper_n, shift, scale, slack), kind="classical",
+    upper = denormalize_upper(upper_n, shift, scale, slack)
+    lower = _strategy_lower(game.weights, strategy)
+    return Bound(value=upper, kind="classical", **proved_fields(lower, upper),
                  solver=solver_name, status=status,
                  strategy=deterministic_table(strategy, game.n_answers),
                  seconds=time.perf_counter() - start,
                  details={"method": "lp", "responder": form.order[-1], "n_variables": A.shape[1],
-                          "lower_bound": _strategy_lower(game.weights, strategy),
+                          "lower_bound": lower,
                           "deterministic_strategy": strategy, "attempts": attempts})
 
 

@@ -44,7 +44,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qpolicy.bounds.classical import classical_value
-from qpolicy.bounds.lp import upper_sum
+from qpolicy.bounds.lp import proved_fields, upper_sum
 from qpolicy.bounds.nonsignaling import (_kron, collins_gisin_coordinates, collins_gisin_map,
                                          nonsignaling_value)
 from qpolicy.games import NonlocalGame
@@ -196,7 +196,12 @@ def functional_bound(functional, kind, level=1, **options):
         details = {"primal_value": functional.scale * bound.value + functional.offset}
     else:
         raise ValueError(f"kind must be 'classical', 'nonsignaling' or 'npa', got {kind!r}")
-    return replace(bound, value=float(value), details={**details, "game_bound": bound})
+    upper = None if kind == "classical" else value
+    lower = details.get("lower_bound")
+    if kind == "classical":
+        lower, upper = details["lower_bound"], details["upper_bound"]
+    return replace(bound, value=float(value), details={**details, "game_bound": bound},
+                   **proved_fields(lower, upper))
 
 
 # -- helpers ----------------------------------------------------------------------------------

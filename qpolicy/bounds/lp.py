@@ -41,11 +41,11 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from qpolicy.bounds.results import SolverError
+from qpolicy.bounds.results import Bound, SolverError
 
 __all__ = ["LP_SOLVERS", "LP_GAP_TOL", "normalize", "denormalize_upper", "upper_matvec",
            "lower_matvec", "upper_dot", "lower_dot", "upper_sum", "lower_sum", "solve_lp",
-           "silenced"]
+           "silenced", "proved_fields"]
 
 #: Solvers tried in turn for an LP (when the caller does not name one).
 LP_SOLVERS = ("HIGHS", "CLARABEL", "SCS")
@@ -233,3 +233,11 @@ def solve_lp(build, certify, solver=None, what="LP", nonzeros=0, **solver_option
                           last[1] if isinstance(last[1], str) else "solver_error")
     return best + (attempts,)
 
+
+
+def proved_fields(lower=None, upper=None):
+    """``{"lower": .., "upper": ..}`` for :class:`~qpolicy.bounds.results.Bound` when it has the
+    proved-bound fields (``Bound.lower``/``Bound.upper``), else ``{}``."""
+    fields = getattr(Bound, "__dataclass_fields__", {})
+    return {key: (None if value is None else float(value))
+            for key, value in (("lower", lower), ("upper", upper)) if key in fields}

@@ -35,8 +35,8 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from qpolicy.bounds.lp import (denormalize_upper, lower_dot, lower_matvec, normalize, solve_lp,
-                               upper_dot,
+from qpolicy.bounds.lp import (denormalize_upper, lower_dot, lower_matvec, normalize,
+                               proved_fields, solve_lp, upper_dot,
                                upper_matvec, upper_sum)
 from qpolicy.bounds.results import Bound
 from qpolicy.games import NonlocalGame
@@ -144,11 +144,13 @@ def nonsignaling_value(game, solver=None, method="collins_gisin", **solver_optio
     lower_n, upper_n, (coordinates, table), solver_name, status, attempts = solve_lp(
         build, certify, solver, what="non-signaling LP", nonzeros=size, **solver_options)
     table = table.reshape(game.shape)
-    return Bound(value=denormalize_upper(upper_n, shift, scale, slack), kind="nonsignaling",
+    proved_upper = denormalize_upper(upper_n, shift, scale, slack)
+    proved_lower = _table_lower(T, coordinates, game.weights.ravel())
+    return Bound(value=proved_upper, kind="nonsignaling",
+                 **proved_fields(proved_lower, proved_upper),
                  solver=solver_name, status=status, strategy=table,
                  seconds=time.perf_counter() - start,
-                 details={"method": method, "lower_bound": _table_lower(T, coordinates,
-                                                                        game.weights.ravel()),
+                 details={"method": method, "lower_bound": proved_lower,
                           "primal_value": float(np.sum(game.weights * table)),
                           "attempts": attempts, "n_variables": T.shape[1] - 1
                           if method == "collins_gisin" else int(np.prod(game.shape)),

@@ -57,6 +57,7 @@ import time
 
 import numpy as np
 
+from qpolicy.bounds.lp import proved_fields
 from qpolicy.bounds.results import Bound
 from qpolicy.quantum import born
 from qpolicy.validation import as_generator, check_int, check_positive
@@ -243,7 +244,7 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
     certified, residual = _rounding_allowance(born_value, rho, povms, weights)
     gap = max(_povm_gap(_environment(weights, povms, psi, k), povms[k]) for k in range(n))
     return Bound(
-        value=certified, kind="seesaw", solver=None,
+        value=certified, kind="seesaw", solver=None, **proved_fields(lower=certified),
         status="converged" if converged else "iteration_limit",
         strategy={"state": rho, "povms": povms}, seconds=time.perf_counter() - start,
         details={"restart_values": values,
