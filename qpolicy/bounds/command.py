@@ -174,7 +174,7 @@ def proved_value(bound, proves):
     """
     details = bound.details or {}
     if bound.kind == "npa":
-        return float(details["dual_bound"]), float(bound.value)
+        return float(details["dual_bound"]), float(details.get("primal_value", bound.value))
     if bound.kind == "classical" and proves == "lower":
         return float(details.get("lower_bound", bound.value)), None
     if bound.kind in ("classical", "nonsignaling"):

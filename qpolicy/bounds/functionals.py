@@ -193,7 +193,8 @@ def functional_bound(functional, kind, level=1, **options):
         from qpolicy.bounds.npa import npa_upper_bound
         bound = npa_upper_bound(functional.game, level=level, **options)
         value = _map_up(functional, bound.details["dual_bound"])
-        details = {"primal_value": functional.scale * bound.value + functional.offset}
+        primal = bound.details.get("primal_value", bound.value)
+        details = {"primal_value": functional.scale * primal + functional.offset}
     else:
         raise ValueError(f"kind must be 'classical', 'nonsignaling' or 'npa', got {kind!r}")
     upper = None if kind == "classical" else value
