@@ -13,6 +13,14 @@ accept them (ncpol2sdpa through cvxpy); toqito uses its own defaults (cvxpy's de
     python benchmarks/bench_bounds.py --skip-slow-peers      # no peer run on the Cube
     python benchmarks/bench_bounds.py --peer-python /path/to/venv/bin/python
 
+    python benchmarks/bench_bounds.py --functionals --peer-python /path/to/venv/bin/python
+
+``--functionals`` runs the Bell-functional table instead (issue 11): I3322 (NPA levels 2, 3),
+CGLMP d = 3, Braunstein–Caves (chained Bell, 3 settings), the magic square and Mermin n = 4, 5,
+each as a :mod:`qpolicy.bounds.functionals` functional; values are in the functional's own units
+(qpolicy: the proved NPA dual bound; toqito: ``bell_inequality_max`` on the Collins–Gisin array;
+ncpol2sdpa: its SDP on the functional's game, mapped back).
+
 Peers: ``pip install toqito ncpol2sdpa`` (the ``bench`` extra); a missing peer is reported as
 "not installed" and skipped.  Measured numbers and the exact command: ``benchmarks/RESULTS.md``.
 """
@@ -30,6 +38,80 @@ CELLS = (("npa", "1"), ("npa", "1+AB"), ("seesaw", None))
 SEESAW_DIM = {"chsh": 2, "ghz": 2, "tetra": 3, "cube": 3}
 TOOLS = ("qpolicy", "toqito", "ncpol2sdpa")
 SLOW_PEER_GAMES = ("cube",)
+#: Bell functionals (issue 11): (name, NPA level) cells, and the literature value of each.
+FUNCTIONAL_CELLS = (("i3322", "2"), ("i3322", "3"), ("cglmp3", "1+AB"), ("chained3", "1"),
+                    ("magic_square", "1"), ("mermin4", "1"), ("mermin5", "1"))
+LITERATURE = {"i3322": "0.2508753845 (quantum)", "cglmp3": "1 + sqrt(11/3) = 2.914854",
+              "chained3": "6 cos(pi/6) = 5.196152", "magic_square": "1",
+              "mermin4": "8 (= 2^(n-1))", "mermin5": "16 (= 2^(n-1))"}
+
+
+def functional(name):
+    """The benchmark's Bell functionals (:mod:`qpolicy.bounds.functionals`)."""
+    import itertools
+    import numpy as np
+    from qpolicy.bounds import functionals as bf
+    if name == "i3322":         # Collins & Gisin 2004, CG notation: local 0
+        return bf.from_collins_gisin(np.array([[0, -2, -1, 0], [-1, 1, 1, 1], [0, 1, 1, -1],
+                                               [0, 1, -1, 0]]), 2)
+    if name == "cglmp3":        # Collins, Gisin, Linden, Massar, Popescu 2002: local 2
+        G = np.zeros((3, 3, 2, 2))
+        for a, b in itertools.product(range(3), repeat=2):
+            G[a, b, 0, 0] += (a == b) - (a == (b - 1) % 3)
+            G[a, b, 1, 0] += (b == (a + 1) % 3) - (b == a)
+            G[a, b, 1, 1] += (a == b) - (a == (b - 1) % 3)
+            G[a, b, 0, 1] += (b == a) - (b == (a - 1) % 3)
+        return bf.from_probability(G)
+    if name == "chained3":      # Braunstein & Caves 1990, 3 settings: local 4
+        F = np.zeros((4, 4))
+        for k in range(3):
+            F[1 + k, 1 + k] = 1
+            if k < 2:
+                F[2 + k, 1 + k] = 1
+        F[1, 3] = -1
+        return bf.from_correlators(F)
+    if name == "magic_square":  # Mermin–Peres, rows vs columns, all 8 three-bit answers
+        from qpolicy import games
+        V = np.zeros((8, 8, 3, 3))
+        for a, b, r, c in itertools.product(range(8), range(8), range(3), range(3)):
+            row, col = [(a >> i) & 1 for i in range(3)], [(b >> i) & 1 for i in range(3)]
+            V[a, b, r, c] = sum(row) % 2 == 0 and sum(col) % 2 == 1 and row[c] == col[r]
+        return bf.from_game(games.NonlocalGame(V, np.full((3, 3), 1 / 9)))
+    if name.startswith("mermin"):   # Mermin 1990: Re prod_k (A_0 + i A_1), settings X, Y
+        n = int(name[len("mermin"):])
+        F = np.zeros((3,) * n)
+        for settings in itertools.product(range(2), repeat=n):
+            F[tuple(1 + np.array(settings))] = np.cos(np.pi / 2 * sum(settings))
+        return bf.from_correlators(F)
+    raise ValueError(name)
+
+
+def run_functional_qpolicy(name, level):
+    from qpolicy.bounds.functionals import functional_bound
+    bound = functional_bound(functional(name), "npa", level=level)
+    size = bound.details["game_bound"].details["size"]
+    return bound.value, f"{bound.solver}, N={size}, proved dual bound"
+
+
+def run_functional_toqito(name, level):
+    from toqito.state_opt.bell_inequality_max import bell_inequality_max
+    f = functional(name)
+    if f.game.n_players != 2:
+        raise NotImplementedError("toqito's bell_inequality_max is bipartite")
+    (oa, ob), (ma, mb) = f.game.n_answers, f.game.n_questions
+    value = bell_inequality_max(f.to_collins_gisin(), [oa, ob, ma, mb], "cg", "quantum",
+                                k=int(level) if level.isdigit() else level.lower())
+    return value, "SCS (toqito's choice)"
+
+
+def run_functional_ncpol2sdpa(name, level):
+    if not (level.isdigit() or level == "1+AB"):
+        raise NotImplementedError(f"level {level}")
+    f = functional(name)
+    if f.game.n_players != 2:
+        raise NotImplementedError("benchmark covers ncpol2sdpa on two-player games")
+    value, note = _ncpol2sdpa_npa(f.game, level)
+    return f.scale * value + f.offset, note
 
 
 # -- workers: one cell each, run in a subprocess ---------------------------------------------------
@@ -64,12 +146,16 @@ def run_toqito(game_name, method, level):
 def run_ncpol2sdpa(game_name, method, level):
     if method != "npa":
         raise NotImplementedError("ncpol2sdpa has no see-saw")
-    from ncpol2sdpa import (SdpRelaxation, flatten, generate_measurements,
-                            projective_measurement_constraints)
-    from qpolicy.bounds.npa import CLARABEL_MAX_SIZE, SCS_DEFAULTS
     game = _game(game_name)
     if game.n_players != 2:
         raise NotImplementedError("benchmark covers ncpol2sdpa on two-player games")
+    return _ncpol2sdpa_npa(game, level)
+
+
+def _ncpol2sdpa_npa(game, level):
+    from ncpol2sdpa import (SdpRelaxation, flatten, generate_measurements,
+                            projective_measurement_constraints)
+    from qpolicy.bounds.npa import CLARABEL_MAX_SIZE, SCS_DEFAULTS
     (m_a, m_b), (q_a, q_b) = game.n_answers, game.n_questions
     A = generate_measurements([m_a] * q_a, "A")
     B = generate_measurements([m_b] * q_b, "B")
@@ -88,9 +174,11 @@ def run_ncpol2sdpa(game_name, method, level):
                             * projector(B, y, b, m_b)
     extra = [a * b for a in flatten(A) for b in flatten(B)] if level == "1+AB" else []
     sdp = SdpRelaxation(flatten([A, B]), verbose=0)
-    sdp.get_relaxation(1, objective=-objective, substitutions=projective_measurement_constraints(
-        A, B), extramonomials=extra)
-    size = 1 + len(flatten(A)) + len(flatten(B)) + len(extra)
+    sdp.get_relaxation(int(level) if level.isdigit() else 1, objective=-objective,
+                       substitutions=projective_measurement_constraints(A, B),
+                       extramonomials=extra)
+    size = len(sdp.monomial_sets[0]) if getattr(sdp, "monomial_sets", None) else \
+        1 + len(flatten(A)) + len(flatten(B)) + len(extra)
     params = {"solver": "CLARABEL"} if size <= CLARABEL_MAX_SIZE else {"solver": "SCS",
                                                                        **SCS_DEFAULTS}
     sdp.solve(solver="cvxpy", solverparameters=dict(params))       # ncpol2sdpa pops "solver"
@@ -98,7 +186,8 @@ def run_ncpol2sdpa(game_name, method, level):
 
 
 #: Imported before the clock starts (cvxpy alone takes seconds to import on a busy machine).
-IMPORTS = {"qpolicy": ["qpolicy.bounds"], "toqito": ["toqito.nonlocal_games.nonlocal_game"],
+IMPORTS = {"qpolicy": ["qpolicy.bounds"], "toqito": ["toqito.nonlocal_games.nonlocal_game",
+                                                     "toqito.state_opt.bell_inequality_max"],
            "ncpol2sdpa": ["ncpol2sdpa", "qpolicy.bounds"]}
 
 
@@ -114,7 +203,10 @@ def worker(tool, game_name, method, level, memory_gb):
         return
     start = time.perf_counter()
     try:
-        value, note = globals()[f"run_{tool}"](game_name, method, level)
+        if method == "functional":
+            value, note = globals()[f"run_functional_{tool}"](game_name, level)
+        else:
+            value, note = globals()[f"run_{tool}"](game_name, method, level)
         result = {"value": float(value), "note": note}
     except NotImplementedError as exc:
         result = {"skip": str(exc)}
@@ -147,6 +239,9 @@ def run_cell(python, tool, game_name, method, level, timeout, memory_gb):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--games", nargs="+", default=list(GAMES), choices=GAMES)
+    parser.add_argument("--functionals", nargs="*", default=None, metavar="NAME",
+                        help="run the Bell-functional table (FUNCTIONAL_CELLS) instead; "
+                             "names (e.g. i3322 mermin5) restrict it")
     parser.add_argument("--tools", nargs="+", default=list(TOOLS), choices=TOOLS)
     parser.add_argument("--skip-slow-peers", action="store_true",
                         help="run no peer on " + ", ".join(SLOW_PEER_GAMES))
@@ -161,25 +256,30 @@ def main(argv=None):
     header = (f"{'game':6} {'method':7} {'level':5} {'tool':11} {'value':>13} {'time s':>8} "
               f"{'peak MB':>8} {'t/t_qp':>7} {'|dv|':>8}  note")
     print(header, flush=True)
-    for game_name in args.games:
-        for method, level in CELLS:
-            reference = None
-            for tool in args.tools:
-                if tool != "qpolicy" and args.skip_slow_peers and game_name in SLOW_PEER_GAMES:
-                    result = {"skip": "--skip-slow-peers"}
-                else:
-                    python = sys.executable if tool == "qpolicy" else args.peer_python
-                    result = run_cell(python, tool, game_name, method, level, args.timeout,
-                                      args.memory_gb)
-                if tool == "qpolicy" and "value" in result:
-                    reference = result
-                rows.append((game_name, method, level, tool, result))
-                print(_format(game_name, method, level, tool, result, reference), flush=True)
+    if args.functionals is not None:
+        cells = [(name, "functional", level) for name, level in FUNCTIONAL_CELLS
+                 if not args.functionals or name in args.functionals]
+    else:
+        cells = [(g, m, lv) for g in args.games for m, lv in CELLS]
+    for game_name, method, level in cells:
+        reference = None
+        for tool in args.tools:
+            if tool != "qpolicy" and args.skip_slow_peers and game_name in SLOW_PEER_GAMES:
+                result = {"skip": "--skip-slow-peers"}
+            else:
+                python = sys.executable if tool == "qpolicy" else args.peer_python
+                result = run_cell(python, tool, game_name, method, level, args.timeout,
+                                  args.memory_gb)
+            if tool == "qpolicy" and "value" in result:
+                reference = result
+            rows.append((game_name, method, level, tool, result))
+            print(_format(game_name, method, level, tool, result, reference), flush=True)
     return 0
 
 
 def _format(game_name, method, level, tool, result, reference):
-    start = f"{game_name:6} {method:7} {level or '-':5} {tool:11} "
+    start = f"{game_name:6} {'npa' if method == 'functional' else method:7} {level or '-':5} " \
+        f"{tool:11} "
     if "value" not in result:
         reason = result.get("skip") or result.get("error")
         return start + f"{'—':>13} {result.get('seconds', 0):8.2f} {'':8} {'':7} {'':8}  {reason}"

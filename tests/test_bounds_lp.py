@@ -55,24 +55,30 @@ def test_reference_values(make, classical, nonsignaling):
     assert exact.kind == "classical" and exact.solver is None
     assert game.value(deterministic_table(exact.strategy, game.n_answers)) == \
         pytest.approx(classical, abs=1e-12)
+    assert exact.details["lower_bound"] <= classical <= exact.details["upper_bound"]
     lp = classical_value(game, method="lp")
     assert lp.value == pytest.approx(classical, abs=LP_TOL)
-    assert (lp.solver, lp.status) == ("CLARABEL", "optimal")
-    assert game.value(check_policy_table(lp.strategy, atol=LP_TOL)) == \
-        pytest.approx(classical, abs=LP_TOL)
+    assert (lp.solver, lp.status) == ("HIGHS", "optimal")
+    # proved bracket: the upper bound is the dual's, the lower one an explicit strategy's value
+    assert lp.details["lower_bound"] <= classical <= lp.value
+    assert game.value(check_policy_table(lp.strategy)) == \
+        pytest.approx(lp.details["lower_bound"], abs=1e-12)
     ns = nonsignaling_value(game)
     assert ns.value == pytest.approx(nonsignaling, abs=LP_TOL)
-    assert is_nonsignaling(ns.strategy, atol=LP_TOL)
-    assert game.value(check_policy_table(ns.strategy, atol=LP_TOL)) == \
-        pytest.approx(nonsignaling, abs=LP_TOL)
+    assert ns.details["lower_bound"] <= nonsignaling <= ns.value
+    assert is_nonsignaling(ns.strategy, atol=1e-12)
+    assert game.value(check_policy_table(ns.strategy)) == \
+        pytest.approx(ns.details["lower_bound"], abs=1e-12)
 
 
 def test_other_solver_gives_the_same_values():
     game = games.tetra()
-    assert classical_value(game, method="lp", solver="HIGHS").value == pytest.approx(5 / 8,
-                                                                                    abs=LP_TOL)
-    ns = nonsignaling_value(game, solver="HIGHS")
-    assert ns.value == pytest.approx(3 / 4, abs=LP_TOL) and ns.solver == "HIGHS"
+    lp = classical_value(game, method="lp", solver="CLARABEL")
+    assert lp.value == pytest.approx(5 / 8, abs=LP_TOL) and lp.solver == "CLARABEL"
+    assert lp.details["lower_bound"] <= 5 / 8 <= lp.value
+    ns = nonsignaling_value(game, solver="CLARABEL")
+    assert ns.value == pytest.approx(3 / 4, abs=LP_TOL) and ns.solver == "CLARABEL"
+    assert ns.details["lower_bound"] <= 3 / 4 <= ns.value
 
 
 # -- random games: enumeration = brute force = LP ≤ non-signaling --------------------------------
@@ -341,7 +347,7 @@ def test_bad_arguments():
 @pytest.mark.filterwarnings("ignore:Solution may be inaccurate")
 def test_solver_failures_raise_with_status():
     with pytest.raises(SolverError) as info:
-        nonsignaling_value(games.chsh(), max_iter=1)
+        nonsignaling_value(games.chsh(), solver="CLARABEL", max_iter=1)
     assert info.value.status == "user_limit"
     with pytest.raises(SolverError):
         classical_value(games.chsh(), method="lp", solver="NO_SUCH_SOLVER")

@@ -1,5 +1,7 @@
 """See-saw lower bounds: reaching the known quantum values, the certified Born-rule value, the
 POVM step against an SDP, reproducibility and errors."""
+import itertools
+
 import cvxpy as cp
 import numpy as np
 import pytest
@@ -32,7 +34,9 @@ def test_value_is_the_born_value_of_the_returned_strategy():
     assert qp.is_density_matrix(rho) and np.linalg.matrix_rank(rho, tol=1e-9) == 1
     assert all(qp.is_povm(M) for M in povms)
     assert [M.shape for M in povms] == [(4, 3, 3, 3)] * 2
-    assert bound.value == game.value(qp.born(rho, povms))
+    born_value = game.value(qp.born(rho, povms))
+    assert bound.details["born_value"] == born_value
+    assert born_value - 1e-13 < bound.value <= born_value       # lowered by the rounding margin
     assert bound.value == pytest.approx(209 / 324, abs=1e-9)    # exact value of the optimum
 
 
@@ -101,3 +105,56 @@ def test_paper_size_restarts(game, optimum, reached):
     bound = seesaw_lower_bound(game, 3, restarts=30, seed=0)
     assert bound.value == pytest.approx(optimum, abs=1e-9)
     assert bound.details["n_reached_best"] == reached
+
+
+# -- more answers than dimensions, answer labels, one player (issue 11) --------------------------
+
+def magic_square():
+    """Mermin–Peres magic square: Alice gets a row, Bob a column; each answers all three bits
+    of it (8 answers; the parity rules are in the predicate) and they must agree on the shared
+    cell.  Quantum value 1 with two EPR pairs (d = 4), classical 8/9."""
+    V = np.zeros((8, 8, 3, 3))
+    for a, b, r, c in itertools.product(range(8), range(8), range(3), range(3)):
+        row = [(a >> i) & 1 for i in range(3)]
+        col = [(b >> i) & 1 for i in range(3)]
+        V[a, b, r, c] = sum(row) % 2 == 0 and sum(col) % 2 == 1 and row[c] == col[r]
+    return games.NonlocalGame(V, np.full((3, 3), 1 / 9), name="magic square")
+
+
+def relabelled(game, permutations):
+    """The game with each player's answers relabelled (``a -> permutations[k][a]``)."""
+    V = game.predicate
+    for k, perm in enumerate(permutations):
+        V = np.take(V, np.argsort(perm), axis=k)
+    return games.NonlocalGame(V, game.question_dist)
+
+
+def test_magic_square_with_all_eight_answers_reaches_one():
+    # was 8/9 at d = 4: answers numbered ≥ 4 were never used
+    bound = seesaw_lower_bound(magic_square(), dim=4, restarts=4, seed=0)
+    assert bound.value == pytest.approx(1.0, abs=1e-9)
+
+
+def test_result_does_not_depend_on_answer_labels():
+    rng = np.random.default_rng(7)
+    game = magic_square()
+    values = [seesaw_lower_bound(relabelled(game, [rng.permutation(8), rng.permutation(8)]),
+                                 dim=4, restarts=4, seed=0).value for _ in range(3)]
+    assert values == pytest.approx([1.0] * 3, abs=1e-9)
+    # CHSH with a losing answer put first: labels 1, 2 carry the game (was stuck at 3/4)
+    chsh = games.chsh()
+    V = np.zeros((3, 3, 2, 2))
+    V[1:, 1:] = chsh.predicate
+    padded = games.NonlocalGame(V, chsh.question_dist)
+    for perm in ([0, 1, 2], [1, 2, 0], [2, 0, 1]):
+        bound = seesaw_lower_bound(relabelled(padded, [perm, perm]), dim=2, restarts=4, seed=0)
+        assert bound.value == pytest.approx(TSIRELSON, abs=1e-9)
+
+
+def test_one_player_game():
+    # a single player gains nothing from a quantum system: the best answer per question
+    V = np.array([[1.0, 0.0, 0.2], [0.0, 0.5, 0.3]])
+    game = games.NonlocalGame(V, np.array([0.25, 0.5, 0.25]))
+    bound = seesaw_lower_bound(game, dim=2, restarts=3, seed=0)
+    assert bound.value == pytest.approx(0.25 * 1.0 + 0.5 * 0.5 + 0.25 * 0.3, abs=1e-9)
+    assert bound.value <= bound.details["born_value"]

@@ -33,7 +33,9 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
-from qpolicy.bounds.results import Bound, solve
+from qpolicy.bounds.lp import (denormalize_upper, lower_sum, normalize, proved_fields, solve_lp,
+                               upper_dot, upper_matvec, upper_sum)
+from qpolicy.bounds.results import Bound
 from qpolicy.games import NonlocalGame
 
 __all__ = ["classical_value", "deterministic_table", "best_deterministic", "top_deterministic",
@@ -51,11 +53,18 @@ _CHUNK_ENTRIES = 2**22
 def classical_value(game, method="enumeration", solver=None, **solver_options):
     """The shared-randomness value ω_c of ``game`` as a :class:`~qpolicy.bounds.results.Bound`.
 
-    ``method="enumeration"`` (default, exact, no solver): ``strategy`` is an optimal
-    deterministic strategy, a tuple of int arrays ``f_i[o_i] -> a_i`` (one per player).
-    ``method="lp"``: the compact local-polytope LP (see the module docstring), solved by
-    ``solver`` (default Clarabel, ``qpolicy.bounds.results.DEFAULT_SOLVER``); ``strategy`` is an
-    optimal local table ``p[a..., o...]``.  Raises ``SolverError`` if the LP is not solved.
+    ``method="enumeration"`` (default, exact, no solver): ``value`` is the best deterministic
+    strategy's value, ``strategy`` that strategy, a tuple of int arrays ``f_i[o_i] -> a_i`` (one
+    per player); ``details["lower_bound"]``/``["upper_bound"]`` bracket ω_c with the
+    floating-point rounding of the sums accounted for (proved).
+    ``method="lp"``: the compact local-polytope LP (see the module docstring) for the
+    normalized payoff (:func:`qpolicy.bounds.lp.normalize`, so the result is invariant under
+    ``V -> aV + b``, a > 0), solved by ``solver`` (default: HiGHS, then Clarabel, then SCS until
+    one certifies it, :func:`qpolicy.bounds.lp.solve_lp`).  ``value`` is a *proved* upper bound
+    (LP dual, outward rounding); ``strategy`` the table of a deterministic strategy from the
+    LP's support and ``details["lower_bound"]`` its value (proved lower bound), with
+    ``details["deterministic_strategy"]``, ``["attempts"]`` (solver, status, certified gap).
+    Raises ``SolverError`` if no solver certifies the LP.
 
     Example
     -------
@@ -161,10 +170,17 @@ def _axis_shape(k, size, m):
 def _enumerate(game):
     start = time.perf_counter()
     value, strategy, form = best_deterministic(game.weights)
+    # every strategy's value was summed in floating point over the question tuples: each sum is
+    # within γ_n sum_o max_a |W[a, o]| of the exact one, so the exact maximum is below this
+    n_terms = math.prod(game.n_questions) * game.n_answers[form.order[-1]] + 2
+    rounding = upper_sum(np.abs(game.weights).max(axis=tuple(range(game.n_players))))
+    upper = float(np.nextafter(value + 4 * n_terms * 2.0**-53 * rounding, np.inf))
+    lower = _strategy_lower(game.weights, strategy)
     return Bound(value=value, kind="classical", solver=None, status="exact", strategy=strategy,
-                 seconds=time.perf_counter() - start,
+                 seconds=time.perf_counter() - start, **proved_fields(lower, upper),
                  details={"method": "enumeration", "responder": form.order[-1],
-                          "enumerated_strategies": form.n_joint})
+                          "enumerated_strategies": form.n_joint,
+                          "lower_bound": lower, "upper_bound": upper})
 
 
 def best_deterministic(weights):
@@ -201,15 +217,22 @@ def top_deterministic(weights, count):
         index = np.concatenate([best_index, block])
         keep = np.argsort(-values, kind="stable")[:count]   # ties: the lowest index first
         best_values, best_index = values[keep], index[keep]
-    responses = form.response_payoffs(weights, best_index).argmax(axis=1)     # (count, O_r)
-    functions = form.strategies(best_index) + [responses]
+    return [float(v) for v in best_values], _with_best_responses(form, weights, best_index), form
+
+
+def _with_best_responses(form, weights, joint_index):
+    """Strategies ``f_i[o_i] -> a_i`` (original player order) of the non-responders' joint
+    strategies ``joint_index``, each completed by the responder's best response to ``weights``
+    (responder-last order)."""
+    responses = form.response_payoffs(weights, joint_index).argmax(axis=1)     # (count, O_r)
+    functions = form.strategies(joint_index) + [responses]
     strategies = []
-    for j in range(len(best_index)):
-        strategy = [None] * n
+    for j in range(len(joint_index)):
+        strategy = [None] * len(form.order)
         for k, f in zip(form.order, functions):
             strategy[k] = f[j].astype(np.int64)
         strategies.append(tuple(strategy))
-    return [float(v) for v in best_values], strategies, form
+    return strategies
 
 
 # -- method 2: LP over the local polytope -------------------------------------------------------
@@ -269,12 +292,68 @@ def local_polytope_constraints(r, form):
 
 def _local_lp(game, solver, solver_options):
     start = time.perf_counter()
-    A, form = local_polytope_map(game.n_answers, game.n_questions)
-    weights = form.permute(game.weights).ravel()
-    r = cp.Variable(A.shape[1])
-    problem = cp.Problem(cp.Maximize((A.T @ weights) @ r), local_polytope_constraints(r, form))
-    value, solver, status, _ = solve(problem, solver, what="local-polytope LP", **solver_options)
-    table = form.unpermute((A @ r.value).reshape(form.n_answers + form.n_questions))
-    return Bound(value=value, kind="classical", solver=solver, status=status, strategy=table,
+    A, form = local_polytope_map(game.n_answers, game.n_questions)    # refuses large games first
+    W_n, shift, scale, slack = normalize(game.weights)
+    weights_n = form.permute(W_n)
+    objective = A.T @ weights_n.ravel()
+    E, f = _local_equalities(form)
+
+    def build():
+        r = cp.Variable(A.shape[1])
+        equalities = E @ r == f
+        problem = cp.Problem(cp.Maximize(objective @ r), [r >= 0, equalities])
+        return problem, lambda: (r.value, equalities.dual_value)
+
+    def certify(extracted):
+        r, nu = extracted
+        if r is None or nu is None:
+            raise ValueError("the solver returned no primal or dual point")
+        # upper: <objective, r> = <ν, f> + <objective − E^T ν, r> and every r lies in [0, 1]
+        nu = np.asarray(nu, dtype=float)
+        residual = upper_matvec(sp.hstack([sp.identity(objective.size), -E.T], format="csr"),
+                                np.concatenate([objective, nu]))
+        upper = upper_sum([upper_dot(f, nu), upper_sum(np.maximum(residual, 0.0))])
+        # lower: the best deterministic strategy among those the LP mixes (complementary
+        # slackness: at an optimum each of them, with its best response, is optimal)
+        q = np.asarray(r, dtype=float).reshape(form.n_joint, -1, form.n_questions[-1])[:, :, 0]
+        q = q.sum(axis=1)
+        support = np.argsort(-q, kind="stable")[:_SUPPORT_CANDIDATES]
+        payoffs = form.response_payoffs(weights_n, support).max(axis=1).sum(axis=1)
+        strategy = _with_best_responses(form, weights_n, support[[int(np.argmax(payoffs))]])[0]
+        return _strategy_lower(W_n, strategy), upper, strategy
+
+    lower_n, upper_n, strategy, solver_name, status, attempts = solve_lp(
+        build, certify, solver, what="local-polytope LP", nonzeros=A.nnz + E.nnz,
+        **solver_options)
+    upper = denormalize_upper(upper_n, shift, scale, slack)
+    lower = _strategy_lower(game.weights, strategy)
+    return Bound(value=upper, kind="classical", **proved_fields(lower, upper),
+                 solver=solver_name, status=status,
+                 strategy=deterministic_table(strategy, game.n_answers),
                  seconds=time.perf_counter() - start,
-                 details={"method": "lp", "responder": form.order[-1], "n_variables": A.shape[1]})
+                 details={"method": "lp", "responder": form.order[-1], "n_variables": A.shape[1],
+                          "lower_bound": lower,
+                          "deterministic_strategy": strategy, "attempts": attempts})
+
+
+#: Deterministic strategies of the LP's support tried for the lower bound (largest weights).
+_SUPPORT_CANDIDATES = 64
+
+
+def _local_equalities(form):
+    """``(E, f)``: ``sum_s sum_a r[s, a, 0] = 1`` and ``sum_a r[s, a, o] = sum_a r[s, a, 0]``
+    for ``o ≥ 1`` (the constraints of :func:`local_polytope_constraints`, as one matrix)."""
+    n_a, n_q, S = form.n_answers[-1], form.n_questions[-1], form.n_joint
+    sum_answers = sp.kron(sp.identity(S), sp.kron(np.ones((1, n_a)), sp.identity(n_q)),
+                          format="csr")                       # (S * O_r) x (S * A_r * O_r)
+    normalization = sp.kron(np.ones((1, S)), sp.csr_matrix(([1.0], ([0], [0])), shape=(1, n_q)))
+    difference = sp.kron(sp.identity(S), sp.hstack([-np.ones((n_q - 1, 1)),
+                                                    sp.identity(n_q - 1)]), format="csr")
+    E = sp.vstack([normalization @ sum_answers, difference @ sum_answers], format="csr")
+    return E, np.concatenate([[1.0], np.zeros(E.shape[0] - 1)])
+
+
+def _strategy_lower(weights, strategy):
+    """A proved lower bound on the value ``<weights, d>`` of a deterministic strategy."""
+    table = deterministic_table(strategy, weights.shape[:weights.ndim // 2])
+    return lower_sum(np.asarray(weights)[table == 1])

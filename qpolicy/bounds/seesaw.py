@@ -26,12 +26,16 @@ end, the SDP's optimality conditions are checked exactly: with :math:`Y = \sum_a
 **Restarts.**  From random starts the see-saw can stall at a poor fixed point (a classical
 strategy).  Each restart draws Haar-random rank-one projective measurements (random orthonormal
 bases; a random isometry when there are fewer answers than dimensions) from the seeded
-Generator.  The result reports every restart's value and how many reached the best within
-:data:`REACHED_TOL`.  Measured (d = 3, 30 restarts, seed 0): projective starts reached the
-optimum in 24/30 runs on Tetra and 30/30 on the Cube; random *generic* POVM starts (a Haar
-isometry C^d → C^{md}) in 17/30 and 15/30, the rest stalling at the classical value.  With
-``classical_start`` one more run starts from an optimal deterministic strategy, so the result
-is never below the classical value.
+Generator.  With more answers m than dimensions d a basis covers only d answers, and the polar
+step keeps an answer that starts at zero at zero: so the d answers are a uniformly random subset,
+and every other restart starts from a generic POVM (a Haar isometry C^d → C^{md}, every answer
+in play) — the result then does not depend on how answers are labelled (the magic square with
+all 8 three-bit answers reaches 1 at d = 4 only from generic starts).  The result reports every
+restart's value and how many reached the best within :data:`REACHED_TOL`.  Measured (d = 3, 30
+restarts, seed 0): projective starts reached the optimum in 24/30 runs on Tetra and 30/30 on
+the Cube; generic POVM starts in 17/30 and 15/30, the rest stalling at the classical value
+(hence generic starts only when m > d).  With ``classical_start`` one more run starts from an
+optimal deterministic strategy, so the result is never below the classical value.
 
 **Certification.**  The returned value is recomputed from the returned state and POVMs with
 :func:`qpolicy.born` and ``game.value``, independently of the iteration: it is the value of an
@@ -53,6 +57,7 @@ import time
 
 import numpy as np
 
+from qpolicy.bounds.lp import proved_fields
 from qpolicy.bounds.results import Bound
 from qpolicy.quantum import born
 from qpolicy.validation import as_generator, check_int, check_positive
@@ -89,8 +94,8 @@ def _environment(weights, povms, psi, k):
     ans, qst, row, col = _letters(n)
     dims = [M.shape[-1] for M in povms]
     others = [k2 for k2 in range(n) if k2 != k]
-    spec = ("".join(ans + qst) + "," + "".join(row) + "," + "".join(col) + ","
-            + ",".join(qst[j] + ans[j] + row[j] + col[j] for j in others)
+    spec = (",".join(["".join(ans + qst), "".join(row), "".join(col)]
+                     + [qst[j] + ans[j] + row[j] + col[j] for j in others])
             + "->" + qst[k] + ans[k] + col[k] + row[k])
     psi = psi.reshape(dims)
     return np.einsum(spec, weights, psi.conj(), psi, *[povms[j] for j in others], optimize=True)
@@ -122,18 +127,24 @@ def _povm_gap(T, M):
     return float(np.max(dual - primal))
 
 
-def _random_isometries(rng, q, m, d):
-    """Per question, a Haar-random isometry ``C^d → C^{m d}`` arranged so that, when m ≥ d,
-    ``M_a = B_a^H B_a`` is a random rank-one projective measurement (a random orthonormal basis,
-    answers beyond d get 0); otherwise a random (non-projective) POVM."""
-    if m >= d:
-        Z = rng.standard_normal((q, d, d)) + 1j * rng.standard_normal((q, d, d))
-        U, _ = np.linalg.qr(Z)                                       # columns: random basis
-        B = np.zeros((q, m, d, d), dtype=complex)
-        B[:, np.arange(d), 0, :] = U.conj().swapaxes(-1, -2)         # B_a = e_0 u_a^H
-        return B
-    Z = rng.standard_normal((q, m * d, d)) + 1j * rng.standard_normal((q, m * d, d))
-    return _polar(Z).reshape(q, m, d, d)
+def _random_isometries(rng, q, m, d, generic):
+    """Per question, an isometry ``B: C^d → C^{m d}`` (``M_a = B_a^H B_a``) drawn from ``rng``.
+
+    ``generic=False``: a random rank-one projective measurement — a Haar-random orthonormal
+    basis assigned to a uniformly random subset of ``min(m, d)`` answers (the other answers get
+    0), so no answer label is favoured; when m < d, a Haar isometry (a non-projective POVM).
+    ``generic=True``: a Haar isometry ``C^d → C^{md}``, a POVM giving every answer weight.
+    """
+    if generic or m < d:
+        Z = rng.standard_normal((q, m * d, d)) + 1j * rng.standard_normal((q, m * d, d))
+        return _polar(Z).reshape(q, m, d, d)
+    Z = rng.standard_normal((q, d, d)) + 1j * rng.standard_normal((q, d, d))
+    U, _ = np.linalg.qr(Z)                                           # columns: random basis
+    B = np.zeros((q, m, d, d), dtype=complex)
+    for x in range(q):
+        answers = np.arange(d) if m == d else rng.choice(m, size=d, replace=False)
+        B[x, answers, 0, :] = U[x].conj().T                          # B_a = e_0 u_a^H
+    return B
 
 
 def _povms(Bs):
@@ -178,7 +189,10 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
     ----------
     game : NonlocalGame.
     dim : int (every player) or a sequence with one local dimension per player.
-    restarts : number of random starts (Haar-random projective measurements).
+    restarts : number of random starts: Haar-random rank-one projective measurements, on a
+        random subset of the answers when there are more answers than dimensions, where every
+        other restart starts instead from a generic POVM (every answer in play; see
+        :func:`_random_isometries`).  So no answer label is favoured.
     seed : int or ``numpy.random.Generator``.
     iterations : maximum sweeps per restart (a sweep: best state, then each party's POVMs).
     tol : a run stops when a sweep improves its value by less than this.
@@ -189,7 +203,8 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
 
     Returns a :class:`~qpolicy.bounds.results.Bound` with ``kind="seesaw"``, ``value`` = the
     Born-rule value of the returned strategy (recomputed with :func:`qpolicy.born` and
-    ``game.value``), ``strategy = {"state": rho, "povms": [M_1, ..., M_n]}`` (``rho`` a pure
+    ``game.value``, ``details["born_value"]``) lowered by a bound on what the strategy's
+    floating-point rounding can be worth (:func:`_rounding_allowance`, ~1e-15), ``strategy = {"state": rho, "povms": [M_1, ..., M_n]}`` (``rho`` a pure
     density matrix on ``⊗ C^{d_k}``, ``M_k`` of shape ``(questions, answers, d_k, d_k)``),
     ``status`` "converged" or "iteration_limit" (of the best run), and ``details``:
     ``restart_values`` (random starts), ``n_reached_best`` (random starts within
@@ -211,9 +226,11 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
     weights = np.asarray(game.question_dist) * np.asarray(game.predicate)
 
     n_answers, n_questions = game.n_answers, game.n_questions
-    runs = [_run(weights, dims, [_random_isometries(rng, q, m, d) for q, m, d in
-                                 zip(n_questions, n_answers, dims)], iterations, tol)
-            for _ in range(restarts)]
+    runs = [_run(weights, dims, [_random_isometries(rng, q, m, d,
+                                                    generic=bool(j % 2) and m > d)
+                                 for q, m, d in zip(n_questions, n_answers, dims)],
+                 iterations, tol)
+            for j in range(restarts)]
     values = np.array([run[0] for run in runs])
     if classical_start:
         from qpolicy.bounds.classical import classical_value
@@ -223,17 +240,37 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
     best = int(np.argmax([run[0] for run in runs]))
     _, psi, povms, sweeps, converged = runs[best]
     rho = np.outer(psi, psi.conj())
-    certified = float(game.value(born(rho, povms)))
+    born_value = float(game.value(born(rho, povms)))
+    certified, residual = _rounding_allowance(born_value, rho, povms, weights)
     gap = max(_povm_gap(_environment(weights, povms, psi, k), povms[k]) for k in range(n))
     return Bound(
-        value=certified, kind="seesaw", solver=None,
+        value=certified, kind="seesaw", solver=None, **proved_fields(lower=certified),
         status="converged" if converged else "iteration_limit",
         strategy={"state": rho, "povms": povms}, seconds=time.perf_counter() - start,
         details={"restart_values": values,
                  "n_reached_best": int(np.sum(values >= runs[best][0] - REACHED_TOL)),
                  "sweeps": [run[3] for run in runs], "povm_gap": gap, "dims": dims,
+                 "born_value": born_value, "povm_residual": residual,
                  "restarts": restarts,
                  "classical_start_value": runs[-1][0] if classical_start else None})
+
+
+def _rounding_allowance(value, rho, povms, weights):
+    """``(value − margin, residual)``: the Born value of the returned floating-point strategy
+    lowered by what its rounding can be worth.  ``residual`` = Σ_k max_x ‖Σ_a M_k[x,a] − 1‖ +
+    |tr ρ − 1| (spectral norms; ~1e-15).  Replacing each POVM by the exact POVM
+    ``S^{-1/2} M S^{-1/2}`` (``S = Σ_a M_a``) and ρ by ``ρ / tr ρ`` changes every row
+    ``p(·|o)`` by at most ~2·residual in total variation, hence the value by at most
+    ``2 · residual · Σ_o max_a |W[a, o]|``; the margin takes twice that plus the rounding of
+    the Born sums (64 u per unit of payoff)."""
+    residual = abs(float(np.trace(rho).real) - 1.0)
+    for M in povms:
+        S = M.sum(axis=1) - np.eye(M.shape[-1])
+        residual += float(np.max(np.linalg.norm(S, ord=2, axis=(-2, -1))))
+    n = weights.ndim // 2
+    payoff = float(np.abs(weights).max(axis=tuple(range(n))).sum())
+    margin = (4.0 * residual + 64 * 2.0**-53) * payoff
+    return value - margin, residual
 
 
 def _check_dims(dim, n):
