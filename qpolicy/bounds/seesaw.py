@@ -201,16 +201,18 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
         result is then never below the classical value (that start is itself a fixed point: it
         guarantees, it does not explore).
 
-    Returns a :class:`~qpolicy.bounds.results.Bound` with ``kind="seesaw"``, ``value`` = the
-    Born-rule value of the returned strategy (recomputed with :func:`qpolicy.born` and
-    ``game.value``, ``details["born_value"]``) lowered by a bound on what the strategy's
-    floating-point rounding can be worth (:func:`_rounding_allowance`, ~1e-15), ``strategy = {"state": rho, "povms": [M_1, ..., M_n]}`` (``rho`` a pure
-    density matrix on ``⊗ C^{d_k}``, ``M_k`` of shape ``(questions, answers, d_k, d_k)``),
-    ``status`` "converged" or "iteration_limit" (of the best run), and ``details``:
-    ``restart_values`` (random starts), ``n_reached_best`` (random starts within
-    :data:`REACHED_TOL` of the best), ``classical_start_value``,
-    ``sweeps``, ``povm_gap`` (what a better POVM of any one player could still gain, bounded
-    rigorously; ~0 at a see-saw fixed point), ``dims``.
+    Returns
+    -------
+    Bound
+        ``kind="seesaw"``, ``value`` = the Born-rule value of the returned strategy (recomputed
+        with :func:`qpolicy.born` and ``game.value``, ``details["born_value"]``) lowered by a bound
+        on what the strategy's floating-point rounding can be worth (:func:`_rounding_allowance`,
+        ~1e-15), ``strategy = {"state": rho, "povms": [M_1, ..., M_n]}`` (``rho`` a pure density
+        matrix on ``⊗ C^{d_k}``, ``M_k`` of shape ``(questions, answers, d_k, d_k)``), ``status``
+        "converged" or "iteration_limit" (of the best run), and ``details``: ``restart_values``
+        (random starts), ``n_reached_best`` (random starts within :data:`REACHED_TOL` of the best),
+        ``classical_start_value``, ``sweeps``, ``povm_gap`` (what a better POVM of any one player
+        could still gain, bounded rigorously; ~0 at a see-saw fixed point), ``dims``.
     """
     start = time.perf_counter()
     for attr in ("predicate", "question_dist", "n_players", "value"):
