@@ -81,10 +81,12 @@ Example
 Reference: N. Brunner et al., "Bell nonlocality", Rev. Mod. Phys. 86, 419 (2014).
 """
 import json
+import math
 import os
 import sys
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Optional
 
 import numpy as np
@@ -182,8 +184,8 @@ class Report:
         return self.certificate is not None
 
     def __repr__(self):
-        game = "" if self.game is None else (f", game={self.game!r}, value={self.value:.6g}, "
-                                             f"npa_bound={self.npa_bound:.6g}")
+        game = "" if self.game is None else (f", game={self.game!r}, value={self.value!r}, "
+                                             f"npa_bound={self.npa_bound!r}")
         return (f"Report(shape={self.shape}, class={self.classification!r}, "
                 f"npa={self.npa_status!r} at level {self.npa_level!r}, "
                 f"local_distance={self.local_distance:.3g}{game}, seconds={self.seconds:.2f})")
@@ -196,9 +198,9 @@ class Report:
                  (f"non-local: Bell inequality violated by {self.certificate.violation:.6g}"
                   if self.certificate is not None else "non-local")]
         if self.game is not None:
-            lines.append(f"game {self.game}: value {self.value:.6f}, classical "
-                         f"{self.classical_value:.6f}, NPA bound (level {self.bound_level}) "
-                         f"{self.npa_bound:.6f}, normalized advantage "
+            lines.append(f"game {self.game}: value {_down(self.value)}, classical "
+                         f"{_down(self.classical_value)}, NPA bound (level {self.bound_level}) "
+                         f"{_up(self.npa_bound)}, normalized advantage "
                          f"{self._advantage_text()}")
         return "\n".join(lines)
 
@@ -272,11 +274,12 @@ class Report:
             ns = ("certified upper bound" if self.nonsignaling_certified else
                   "LP solver value, not certified")
             lines += [f"  game {self.game}",
-                      f"    value of p                     {self.value:.6f}",
-                      f"    classical value                {self.classical_value:.6f}  (exact)",
-                      f"    {'NPA bound, level ' + self.bound_level:<31}{self.npa_bound:.6f}  "
+                      f"    value of p                     {_down(self.value)}",
+                      f"    classical value                {_down(self.classical_value)}  "
+                      f"(exact)",
+                      f"    {'NPA bound, level ' + self.bound_level:<31}{_up(self.npa_bound)}  "
                       f"(certified upper bound on the quantum value)",
-                      f"    non-signaling value            {self.nonsignaling_value:.6f}  ({ns})",
+                      f"    non-signaling value            {_up(self.nonsignaling_value)}  ({ns})",
                       f"    normalized advantage           {self._advantage_text()}  "
                       f"[(value - classical) / (NPA - classical)]"]
         if not self.nonsignaling:
@@ -312,6 +315,19 @@ def _class_meaning(classification):
 
 def _yes(flag):
     return "yes" if flag else "NO"
+
+
+def _up(x, decimals=6):
+    """``x`` printed with ``decimals`` decimals, rounded up: a printed upper bound stays one."""
+    k = math.ceil(Fraction(x) * 10 ** decimals)          # exact arithmetic
+    return f"{'-' if k < 0 else ''}{abs(k) // 10 ** decimals}.{abs(k) % 10 ** decimals:0{decimals}d}"
+
+
+def _down(x, decimals=6):
+    """``x`` printed rounded down (values and lower bounds), so a report never shows a lower
+    number above an upper one that it is below."""
+    k = math.floor(Fraction(x) * 10 ** decimals)
+    return f"{'-' if k < 0 else ''}{abs(k) // 10 ** decimals}.{abs(k) % 10 ** decimals:0{decimals}d}"
 
 
 def _finite(x):
@@ -554,8 +570,9 @@ def load_table(path, run=None):
     if path.endswith(".npy"):
         try:
             return np.load(path, allow_pickle=False), None, None, f"table from {path}"
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{path!r} is not a readable .npy array: {exc}") from None
+        except (OSError, ValueError, EOFError) as exc:
+            reason = str(exc) or type(exc).__name__
+            raise ValueError(f"{path!r} is not a readable .npy array: {reason}") from None
     if not path.endswith(".npz"):
         raise ValueError(f"the table file must end with .npy or .npz, got {path!r}")
     data = load_checkpoint(path)
@@ -570,6 +587,9 @@ def load_table(path, run=None):
         return data["table"], game, None, f"table from {path}"
     if "hyperparameters" in data and game is not None:
         return _load_train_file(path, game, run)
+    if game is not None:
+        raise ValueError(f"{path!r} holds a game (predicate, question_dist) but no policy table: "
+                         f"pass it with --game {path} and the table as the first argument")
     raise ValueError(f"{path!r} holds no policy table: expected a key 'table' or a file written "
                      f"by qpolicy train; found "
                      f"{sorted(data)}")
