@@ -39,7 +39,8 @@ benchmarks/RESULTS.md, issue 13): Tetra at "1+AB" (81 monomials) 3.1 s for the b
 for the membership of a see-saw table (level 1: 0.6 s / 0.1 s; level 2, 177 monomials: 6.8 s /
 3.9 s); the Cube's bound at "1+AB" (two blocks of 81) 3.5 s, so an optimal Cube strategy scores
 100 % instead of the 80.25 % of level 1; the Cube's membership stays at level 1 (0.4 s) because
-its joint "1+AB" SDP (289 monomials) took 72–121 s — ask for it with ``--level 1+AB``.  The
+its joint "1+AB" SDP (289 monomials) took 431 s on a see-saw table — ask for it with
+``--level 1+AB``.  The
 local-distance and certificate LPs on a Cube table take ~10–20 s more (cutting planes).
 
 **Exit codes** (:data:`EXIT_CODES`): 0 — the report was printed and the ``--expect`` claim, if
@@ -113,7 +114,8 @@ NONSIGNALING_ATOL = ATOL
 #: need — per question block for the game's bound, jointly for the membership test.  Measured
 #: (nice'd, shared 2-core machine): 81 monomials (Tetra and each Cube block at "1+AB") cost 3 s
 #: for the bound and 0.3 s for a membership; 177 (Tetra at level 2) 7 s / 4 s; the Cube's joint
-#: 289-monomial membership at "1+AB" 72–121 s, which "auto" avoids.
+#: 289-monomial membership of a see-saw table at "1+AB" 431 s (SCS needs its warm retry to
+#: decide; 1100 s in benchmarks/RESULTS.md under heavier load), which "auto" avoids.
 AUTO_MAX_SIZE = 100
 
 #: The exit codes of ``qpolicy verify``.
@@ -355,8 +357,8 @@ def verify(p, game=None, level="auto", solver=None, strategy=None):
         :data:`AUTO_MAX_SIZE` monomials, else ``1``.  So CHSH gets level 2, Tetra "1+AB" for
         both (bound 3 s, membership 0.3 s measured), the Cube "1+AB" for its bound (two blocks
         of 81: an optimal Cube strategy scores 100 %, not the 80.25 % of level 1) and level 1
-        for its membership test (the joint "1+AB" SDP has 289 monomials, 72–121 s: pass
-        ``level="1+AB"`` to pay for it).  The report names both levels.
+        for its membership test (the joint "1+AB" SDP has 289 monomials, 431 s measured on a
+        see-saw table: pass ``level="1+AB"`` to pay for it).  The report names both levels.
     solver : cvxpy solver for every LP/SDP (default: each test's own default).
     strategy : ``(rho, povms)``, optional
         A quantum strategy claimed to produce ``p`` (Born rule, :func:`qpolicy.born`); if it
