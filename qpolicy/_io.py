@@ -8,13 +8,16 @@ computation inside :func:`solver_output_to_stderr`.
 import contextlib
 import os
 import sys
+import warnings
 
 __all__ = ["solver_output_to_stderr"]
 
 
 @contextlib.contextmanager
 def solver_output_to_stderr():
-    """Redirect file descriptor 1 (and ``sys.stdout``) to stderr while the block runs.
+    """Redirect file descriptor 1 (and ``sys.stdout``) to stderr while the block runs, and
+    silence cvxpy's "Solution may be inaccurate" warning (qpolicy accepts an inaccurate solve
+    only when its certificate holds, and results carry the solver status instead).
 
     Works at the descriptor level, so output written by compiled solver code goes to stderr as
     well; restored on exit, also after an exception.
@@ -23,7 +26,8 @@ def solver_output_to_stderr():
     saved = os.dup(1)
     os.dup2(2, 1)
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate")
             yield
     finally:
         sys.stdout.flush()

@@ -70,6 +70,9 @@ Q, not a proof), ``npa``, ``post-quantum``, ``nonsignaling``.
   ``normalized_advantage``: float or null};
 * ``expect``: null or {``claim``: str, ``holds``: bool or null}; ``exit_code`` (int).
 
+When no report exists (exit 2, or 3 from a solver failure) stdout is empty and the message
+is on stderr, as without ``--json``.
+
 Example
 -------
 >>> import numpy as np

@@ -320,3 +320,20 @@ def test_questions_first_table_gets_a_hint():
         verify(np.full((2, 2, 2, 2), 0.3))
     assert "questions first" not in str(info.value)
     assert verify(p).nonsignaling
+
+
+def test_output_guard_moves_fd1_and_silences_the_inaccurate_warning():
+    """In a fresh process: C-level writes to fd 1 and print() land on stderr; the cvxpy warning
+    is dropped; stdout works again afterwards."""
+    code = ("import os, warnings\n"
+            "from qpolicy._io import solver_output_to_stderr\n"
+            "with solver_output_to_stderr():\n"
+            "    os.write(1, b'banner\\n'); print('chatter')\n"
+            "    warnings.warn('Solution may be inaccurate. Try another solver')\n"
+            "print('clean')\n")
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "clean\n"
+    assert "banner" in out.stderr and "chatter" in out.stderr and "inaccurate" not in out.stderr
