@@ -252,20 +252,22 @@ def test_solver_failure_exits_3(monkeypatch, tmp_path, capsys):
 
 def test_reprs_are_short_and_summaries_few_lines():
     from qpolicy.bounds import bell_certificate, npa_membership, seesaw_lower_bound
-    cube = npa_upper_bound(games.cube(), level="1+AB")       # 2 blocks of 81 monomials
+    cube = npa_upper_bound(games.cube(), level=1)            # 2 blocks, each with its matrix
+    chsh = npa_upper_bound(games.chsh(), level=2)            # one 13 × 13 moment matrix
     seesaw = seesaw_lower_bound(games.tetra(), dim=3, restarts=1, seed=0)
     membership = npa_membership(pr_box())
     report = verify(pr_box(), game=games.chsh(), level=1)
-    for obj in (cube, seesaw, membership, bell_certificate(pr_box()), report):
+    for obj in (cube, chsh, seesaw, membership, bell_certificate(pr_box()), report):
         text = repr(obj)
         assert len(text) < 300 and "\n" not in text and "array" not in text, text
         assert 1 <= len(getattr(obj, "summary", lambda: "x")().splitlines()) <= 6
-    assert "kind='npa'" in repr(cube) and "level='1+AB'" in repr(cube)
+    assert "kind='npa'" in repr(cube) and "level='1'" in repr(cube)
     assert repr(cube.upper) in repr(cube)                      # the proved number, unrounded
     assert "status='non_member'" in repr(membership)
     assert "class='nonsignaling'" in repr(report)
     assert "proved: lower none, upper" in cube.summary()
     assert cube.moment_matrix is None and len(cube.details["blocks"]) == 2   # arrays still there
+    assert chsh.moment_matrix.shape == (13, 13) and seesaw.strategy["povms"] is not None
 
 
 # ---- 6. checks before the work, clear file errors -------------------------------------------
