@@ -384,8 +384,7 @@ def verify(p, game=None, level="auto", solver=None, strategy=None):
         if p.shape != game.shape:
             hint = ""
             if p.shape[n:] + p.shape[:n] == game.shape:
-                hint = ("; did you store questions first? p must be p[a..., o...] (answers, then "
-                        "questions): np.moveaxis(p, range(n), range(n, 2n)) converts it")
+                hint = f"; did you store questions first? {_convention(n)}"
             raise ValueError(f"p has shape {p.shape} but game {game.name!r} needs tables of "
                              f"shape {game.shape} (answers, then questions){hint}")
     membership_level = _resolve_level(level, [p.shape[n:]], p.shape[:n])
@@ -428,10 +427,15 @@ def _check_table(p):
                 check_policy_table(swapped)
             except ValueError:
                 raise exc from None
-            raise ValueError(f"{exc}; did you store questions first? p must be p[a..., o...] "
-                             f"(answers, then questions) — with the axes swapped it would be "
-                             f"a valid table") from None
+            raise ValueError(f"{exc}; did you store questions first? With the axes swapped it "
+                             f"would be a valid table: {_convention(n)}") from None
         raise
+
+
+def _convention(n):
+    return (f"p must be p[a_1..a_{n}, o_1..o_{n}] (answers, then questions); "
+            f"np.moveaxis(p, {tuple(range(n))}, {tuple(range(n, 2 * n))}) converts a "
+            f"questions-first table")
 
 
 def _resolve_level(level, question_blocks_sizes, n_answers):
@@ -500,8 +504,7 @@ def _certified_upper(bound):
 def _game_fields(p, game, level, solver):
     bound_level = _resolve_level(level, _game_blocks(game), tuple(game.n_answers))
     value = game.value(p)
-    classical, exact = _certified_upper(classical_value(game))
-    assert exact, "classical_value by enumeration is exact"
+    classical = classical_value(game).value              # exact enumeration
     npa, _ = _certified_upper(npa_upper_bound(game, level=bound_level, solver=solver))
     ns, ns_certified = _certified_upper(nonsignaling_value(game, solver=solver))
     gap = npa - classical
