@@ -390,7 +390,7 @@ def verify(p, game=None, level="auto", solver=None, strategy=None):
     membership_level = _resolve_level(level, [p.shape[n:]], p.shape[:n])
     sums = p.sum(axis=tuple(range(n)))
     violation = nonsignaling_violation(p)
-    distance = local_distance(p, solver=solver).value
+    distance = _local_distance(p, solver)
     local = distance <= LOCAL_ATOL
     certificate = None if local else bell_certificate(p, solver=solver)
     if not local and certificate is None:
@@ -412,6 +412,18 @@ def verify(p, game=None, level="auto", solver=None, strategy=None):
     if game is not None:
         fields.update(_game_fields(p, game, level, solver))
     return Report(**fields, seconds=time.perf_counter() - start)
+
+
+def _local_distance(p, solver):
+    """:func:`local_distance`; with the default solver, a failed compact LP falls back to the
+    cutting-plane dual (HiGHS), whose optimum is the same distance (measured: Clarabel ends
+    "optimal_inaccurate" on the uniform Tetra table, the cutting planes give 3.6e-15)."""
+    try:
+        return local_distance(p, solver=solver).value
+    except SolverError:
+        if solver is not None:
+            raise
+        return local_distance(p, method="cutting_planes").value
 
 
 def _check_table(p):

@@ -339,3 +339,13 @@ def test_output_guard_moves_fd1_and_silences_the_inaccurate_warning():
     assert out.returncode == 0, out.stderr
     assert out.stdout == "clean\n"
     assert "banner" in out.stderr and "chatter" in out.stderr and "inaccurate" not in out.stderr
+
+
+def test_uniform_tetra_table_is_factorized_despite_the_compact_lp():
+    """Clarabel ends the compact distance LP "optimal_inaccurate" on this table; verify falls
+    back to the cutting-plane dual instead of failing on the first table a newcomer tries."""
+    report = verify(np.full((3, 3, 4, 4), 1 / 9), game=games.tetra(), level=1)
+    assert report.classification == "factorized" and report.local
+    assert report.local_distance <= 1e-9
+    assert report.value == pytest.approx(float(np.sum(games.tetra().question_dist
+                                                      * games.tetra().predicate) / 9))
