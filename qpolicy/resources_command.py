@@ -16,13 +16,12 @@ the white-noise threshold of the see-saw strategy's table (one LP; tables up to 
 Game thresholds are brackets from explicit strategies (upper end) and see-saw misses (lower
 end); see :mod:`qpolicy.resources`.
 """
-import contextlib
 import json
-import os
 import re
 import sys
 
 from qpolicy import games
+from qpolicy._io import solver_output_to_stderr
 
 EXTRA_GAMES = {"magic_square": games.magic_square}
 
@@ -98,25 +97,10 @@ def _fmt(x):
     return "nan" if x != x else f"{x:.6f}"
 
 
-@contextlib.contextmanager
-def _solver_chatter_to_stderr():
-    """Send file descriptor 1 to stderr meanwhile: HiGHS prints a banner from C++ on first use,
-    which would corrupt ``--json`` output."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def run(args):
     try:
         game = load(args.game, args.edges)
-        with _solver_chatter_to_stderr():
+        with solver_output_to_stderr():
             rows = thresholds(game, dim=args.dim, measurements=args.measurements,
                               no_click=args.no_click, free_state=args.free_state, tol=args.tol,
                               restarts=args.restarts, seed=args.seed,

@@ -40,9 +40,9 @@ def test_resources_json_stays_parseable_when_a_solver_prints(tmp_path):
     import qpolicy
     root = os.path.dirname(os.path.dirname(qpolicy.__file__))
     env = {**os.environ, "PYTHONPATH": root, "OPENBLAS_NUM_THREADS": "1"}
-    code = ("import sys; from qpolicy.resources_command import _solver_chatter_to_stderr\n"
+    code = ("import sys; from qpolicy._io import solver_output_to_stderr\n"
             "import cvxpy as cp\n"
-            "with _solver_chatter_to_stderr():\n"
+            "with solver_output_to_stderr():\n"
             "    x = cp.Variable(); cp.Problem(cp.Maximize(x), [x <= 1]).solve(solver='HIGHS')\n"
             "print('{\"ok\": 1}')\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,

@@ -59,7 +59,7 @@ def test_tsirelson_table_is_nonlocal_with_a_violated_certificate():
     # LP duality: the optimal violation is the L1 distance; for the CHSH functional 2√2 − 2
     assert report.local_distance == pytest.approx(cert.violation, abs=1e-6)
     assert cert.violation == pytest.approx(2 * np.sqrt(2) - 2, abs=1e-6)
-    assert report.in_npa and report.classification == "npa1"
+    assert report.in_npa and report.classification == "npa2"   # level "auto": 2 for CHSH
     assert report.value == pytest.approx(TSIRELSON, abs=1e-12)
     assert report.classical_value == pytest.approx(0.75, abs=1e-12)
     assert report.npa_bound == pytest.approx(TSIRELSON, abs=1e-6)
@@ -102,7 +102,7 @@ def test_pr_box_is_nonsignaling_but_outside_npa():
     # CHSH's algebraic maximum: the L1 distance of the PR box to the local polytope is 2
     assert report.local_distance == pytest.approx(2.0, abs=1e-6)
     assert report.normalized_advantage > 1.0        # beyond the quantum bound
-    assert "fails (SDP: p is not quantum)" in str(report)
+    assert "fails (SDP: p is not quantum;" in str(report)
 
 
 def test_verify_solves_the_distance_lp_once(monkeypatch):
@@ -116,7 +116,7 @@ def test_verify_solves_the_distance_lp_once(monkeypatch):
     monkeypatch.setattr(verify_module, "local_distance", counting)
     monkeypatch.setattr(membership, "local_distance", counting)   # classify's own call
     report = verify(tsirelson_table(), game=games.chsh())
-    assert len(calls) == 1 and report.classification == "npa1"
+    assert len(calls) == 1 and report.classification == "npa2"   # level "auto": 2 for CHSH
 
 def test_ghz_strategy_three_players():
     X, Y = np.array([[0, 1], [1, 0]], dtype=complex), np.array([[0, -1j], [1j, 0]])
@@ -223,7 +223,7 @@ def test_game_mismatch_and_type():
     with pytest.raises(TypeError, match="game"):
         verify(np.full((2, 2, 2, 2), 0.25), game="chsh")
     with pytest.raises(ValueError, match="level"):
-        verify(np.full((2, 2, 2, 2), 0.25), level="3+AB")
+        verify(np.full((2, 2, 2, 2), 0.25), level="1+XY")
 
 
 def test_bad_files_fail_clearly(tmp_path, trained_file, capsys):

@@ -82,6 +82,11 @@ class BellInequality:
     solver: Optional[str] = None
     status: Optional[str] = None
 
+    def __repr__(self):
+        return (f"BellInequality(shape={self.coefficients.shape}, local_bound="
+                f"{self.local_bound:.7g}, value={self.value:.7g}, violation={self.violation:.7g}, "
+                f"solver={self.solver!r}, status={self.status!r})")
+
     def evaluate(self, table):
         """``<B, table>`` for any table of the same shape."""
         table = np.asarray(table, dtype=float)

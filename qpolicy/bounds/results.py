@@ -61,6 +61,27 @@ class Bound:
     def __float__(self):
         return float(self.value)
 
+    def __repr__(self):
+        """One line: kind, value, proved interval, level, solver, status, seconds (no arrays)."""
+        parts = [f"kind={self.kind!r}", f"value={_num(self.value)}"]
+        if self.lower is not None or self.upper is not None:
+            parts.append(f"interval=[{_num(self.lower)}, {_num(self.upper)}]")
+        parts += [f"{name}={getattr(self, name)!r}" for name in ("level", "solver", "status")
+                  if getattr(self, name) is not None]
+        return f"Bound({', '.join(parts)}, seconds={self.seconds:.2f})"
+
+    def summary(self):
+        """A few lines: what the number is, what is proved, how it was solved; arrays stay in
+        the attributes (``strategy``, ``moment_matrix``, ``details``)."""
+        level = "" if self.level is None else f" at level {self.level}"
+        lines = [f"{self.kind} bound{level}: {self.value!r}",
+                 f"  proved: lower {_num(self.lower, 'none')}, upper {_num(self.upper, 'none')}"]
+        if "primal_value" in self.details:
+            lines.append(f"  solver's own value (not proved): {self.details['primal_value']!r}")
+        solver = "" if self.solver is None else f"solver {self.solver}, "
+        lines.append(f"  {solver}status {self.status}, {self.seconds:.2f} s")
+        return "\n".join(lines)
+
 
 def solve(problem, solver=None, what="problem", **solver_options):
     """Solve a cvxpy ``problem``; raise :class:`SolverError` unless the status is optimal.
@@ -93,6 +114,12 @@ def round_up(x, scale=1.0):
     """
     x = float(x)
     return float(np.nextafter(x + ROUNDING_SLACK * (abs(x) + abs(float(scale))), np.inf))
+
+
+def _num(x, none="None"):
+    """A number for a one-line repr: the exact shortest repr (a rounded display of a proved
+    bound could fall on the wrong side of it), ``none`` for None."""
+    return none if x is None else repr(float(x))
 
 
 #: The three answers of a membership test.
@@ -136,6 +163,24 @@ class Membership:
     @property
     def decided(self):
         return self.status != UNDECIDED
+
+    def __repr__(self):
+        """One line: status, interval, tolerance, level, solver, seconds."""
+        return (f"Membership(status={self.status!r}, interval=[{_num(self.lower)}, "
+                f"{_num(self.upper)}], atol={self.atol:g}, level={self.level!r}, "
+                f"solver={self.solver!r}, solver_status={self.solver_status!r}, "
+                f"seconds={self.seconds:.2f})")
+
+    def summary(self):
+        """A few lines: the answer, the rigorous interval against the tolerance, the reason."""
+        answer = {MEMBER: "certified member", NON_MEMBER: "certified non-member",
+                  UNDECIDED: "undecided"}[self.status]
+        return "\n".join([
+            f"NPA membership{'' if self.level is None else ' at level ' + self.level}: {answer}",
+            f"  rigorous interval [{_num(self.lower)}, {_num(self.upper)}] around tolerance "
+            f"{self.atol:g}",
+            f"  {self.reason}; solver {self.solver}, status {self.solver_status}, "
+            f"{self.seconds:.2f} s"])
 
     def __bool__(self):
         raise TypeError("a Membership has no truth value (it may be undecided): compare "
