@@ -87,7 +87,7 @@ def run(args):
 
 
 def _game_by_name(name):
-    from qpolicy.learn.command import load_game
+    from qpolicy.bounds.command import load_game
     return load_game(name)
 
 

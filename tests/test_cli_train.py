@@ -64,11 +64,11 @@ def no_training(monkeypatch):
 
 
 @pytest.mark.parametrize("write, message", [
-    (lambda p: p.write_bytes(b""), "not a readable game file"),
-    (lambda p: p.write_bytes(b"PK\x03\x04 truncated zip"), "not a readable game file"),
-    (lambda p: p.write_bytes(b"just text"), "not a readable game file"),
-    (lambda p: p.write_bytes(pickle.dumps({"predicate": 1})), "not a readable game file"),
-    (lambda p: np.savez(p, table=np.zeros(3)), "not a saved game"),
+    (lambda p: p.write_bytes(b""), "is empty"),
+    (lambda p: p.write_bytes(b"PK\x03\x04 truncated zip"), "not a game saved by NonlocalGame"),
+    (lambda p: p.write_bytes(b"just text"), "not a game saved by NonlocalGame"),
+    (lambda p: p.write_bytes(pickle.dumps({"predicate": 1})), "not a game saved by NonlocalGame"),
+    (lambda p: np.savez(p, table=np.zeros(3)), "not a valid saved game"),
 ])
 def test_a_bad_game_file_gives_one_clear_error(tmp_path, capsys, monkeypatch, write, message):
     no_training(monkeypatch)

@@ -18,12 +18,11 @@ import json
 import os
 import sys
 import tempfile
-import zipfile
 
 import numpy as np
 
 from qpolicy.learn import reinforce
-from qpolicy.learn.checkpoint import NOT_NPZ, load_checkpoint
+from qpolicy.learn.checkpoint import load_checkpoint
 from qpolicy.learn.parameterizations import POLICIES, STATES
 
 #: command-line option -> Hyperparameters field (options left out take the field's default, or
@@ -79,24 +78,6 @@ def add_arguments(parser):
     parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
-def load_game(name, edges=None):
-    """The game named on the command line: built-in, rendezvous with ``edges``, or a file written
-    by ``NonlocalGame.save``; an unreadable file is a ValueError saying so."""
-    from qpolicy.bounds.command import load_game as load
-    try:
-        return load(name, edges)
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise FileNotFoundError(f"no game file {name!r}") from None
-        raise ValueError(f"{name!r} is not a readable game file (.npz from NonlocalGame.save): "
-                         f"{str(exc) or type(exc).__name__}") from None
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise ValueError(f"{name!r} is not a readable game file (.npz from "
-                             f"NonlocalGame.save): {NOT_NPZ}") from None
-        raise
-
-
 def check_output(out, resume, overwrite):
     """Refuse, before any work, an ``--out`` that cannot be written or would silently replace a
     finished run."""
@@ -138,6 +119,7 @@ def hyperparameters(args, out):
 
 def run(args):
     from qpolicy.bounds import classical_value
+    from qpolicy.bounds.command import load_game
     try:
         if args.edges is not None and args.game != "rendezvous":
             raise ValueError("--edges describes a rendezvous graph: use it with the game rendezvous")
