@@ -74,8 +74,26 @@ def check_policy_table(p, name="p", atol=ATOL, n_players=None):
                          f"got shape {p.shape}")
     if p.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {p.shape}")
-    return check_probabilities(p.reshape(-1, int(np.prod(p.shape[n:]))), name, axis=0,
-                               atol=atol).reshape(p.shape)
+    atol = check_tolerance(atol)
+    if np.min(p) < -atol:
+        raise ValueError(f"{name} must be non-negative, has entry {np.min(p):.3g}")
+    sums = p.sum(axis=tuple(range(n)))                 # one sum per question tuple o
+    worst = np.unravel_index(np.argmax(np.abs(sums - 1.0)), sums.shape)
+    if abs(sums[worst] - 1.0) > atol:
+        raise ValueError(
+            f"{name} must be a conditional distribution p[a_1..a_{n}, o_1..o_{n}] (answers first): "
+            f"for every question tuple o, the sum over the answers a must be 1, but for "
+            f"o = {tuple(int(i) for i in worst)} it is {sums[worst]:.6g}" + _questions_first_hint(p, n, atol))
+    return p
+
+
+def _questions_first_hint(p, n, atol):
+    """A hint when ``p`` would be valid with its two halves of axes swapped."""
+    swapped = np.moveaxis(p, range(n), range(n, 2 * n))
+    if np.all(np.abs(swapped.sum(axis=tuple(range(n))) - 1.0) <= atol):
+        return (f"; it looks like a questions-first table p[o..., a...]: "
+                f"np.moveaxis(p, {tuple(range(n))}, {tuple(range(n, 2 * n))}) reorders it")
+    return ""
 
 
 def pr_box():

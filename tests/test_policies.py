@@ -404,7 +404,7 @@ def test_log_prob_of_impossible_answer_is_minus_infinity():
 
 @pytest.mark.parametrize("bad, error, fragment", [
     (np.full((2, 2, 2), 0.5), ValueError, "2n axes"),
-    (np.array([[0.5, 0.7], [0.5, 0.3]]).T * [1, 1.1], ValueError, "sum to 1"),
+    (np.array([[0.5, 0.7], [0.5, 0.3]]).T * [1, 1.1], ValueError, "must be 1"),
     (np.array([[1.5], [-0.5]]), ValueError, "non-negative"),
     (np.array([[np.nan], [1.0]]), ValueError, "NaN"),
     ("table", TypeError, "array of numbers"),
@@ -475,3 +475,15 @@ def test_log_prob_rejects_bad_answers():
         policy.log_prob(np.array([[0, 5]]), np.array([[0, 0]]))
     with pytest.raises(ValueError, match="same batch size"):
         policy.log_prob(np.zeros((2, 2), dtype=int), np.zeros((3, 2), dtype=int))
+
+
+def test_an_invalid_table_names_the_sum_over_answers_and_hints_at_questions_first():
+    """The review found "must sum to 1 along axis 0" for a table of 0.5s (the sum is over the
+    answer axes) and no hint for a questions-first table."""
+    with pytest.raises(ValueError, match=r"sum over the answers a must be 1, but for o = \(0, 0\) it is 2"):
+        check_policy_table(np.full((2, 2, 2, 2), 0.5))
+    questions_first = np.random.default_rng(0).dirichlet(np.ones(6), size=(3, 4)).reshape(3, 4, 2, 3)
+    with pytest.raises(ValueError, match=r"questions-first .* np\.moveaxis\(p, \(0, 1\), \(2, 3\)\)"):
+        check_policy_table(questions_first)
+    fixed = np.moveaxis(questions_first, (0, 1), (2, 3))
+    assert check_policy_table(fixed).shape == (2, 3, 3, 4)
