@@ -423,8 +423,9 @@ def detector_loss(povms, efficiency, no_click=0):
     .. math::  N_a = \eta\,M_a + (1-\eta)\,\delta_{a,a_0}\,\mathbb 1
 
     ``povms``: POVMs of shape ``(..., m, d, d)`` (outcome axis −3, batched; real or complex;
-    differentiable with autograd); ``efficiency``: η in (0, 1]; ``no_click``: the outcome
-    ``a_0 < m`` of a no-click.  η = 1 returns ``povms`` itself (bit for bit).  The one
+    differentiable with autograd); ``efficiency``: η in [0, 1] (η = 0: the detector never
+    clicks); ``no_click``: the outcome ``a_0 < m`` of a no-click.  η = 1 returns ``povms``
+    itself (bit for bit).  The one
     implementation of App. F's detector model shared by :mod:`qpolicy.resources`, the game
     learners' :class:`~qpolicy.learn.parameterizations.Entangled` and MAPPO's entangled
     coordinator.
@@ -438,7 +439,7 @@ def detector_loss(povms, efficiency, no_click=0):
     """
     from qpolicy.validation import check_real_scalar
     as_square_matrices(povms, "povms", min_ndim=3, allow_traced=True)
-    eta = check_real_scalar(efficiency, "efficiency", 0, 1, lo_open=True)
+    eta = check_real_scalar(efficiency, "efficiency", 0, 1)
     m, d = np.shape(getval(povms))[-3:-1]
     if check_int(no_click, "no_click", minimum=0) >= m:
         raise ValueError(f"no_click must be an outcome (0..{m - 1}), got {no_click}")
