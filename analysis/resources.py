@@ -12,9 +12,14 @@ missed the optimum; the count is printed).
 
     python analysis/resources.py                      # quick: 4 seeds x 400 steps, ~5 min
     python analysis/resources.py --paper              # 30 seeds x 5000 steps, batch 512 (hours)
+    python analysis/resources.py --parts routing      # the queueing part only (~2 min)
 
-The queueing part of the issue (entangled routing frontier against visibility) needs the exact
-entangled frontier of ``qpolicy.queueing.theory`` and is not done here.
+Queueing part (``--parts routing``): the routing frontier with a white-noise Bell pair of
+visibility v (``qpolicy.queueing.theory.entangled_noisy``: mixtures of noisy planar strategies,
+s_v = v cos²(φ_1 − φ_2) + (1 − v)/2, and threshold pairs; every wait attained by an explicit
+strategy, with the proved bound of that class and the proved bound for any measurement on the
+noisy pair) against the exact shared-randomness frontier, and the visibility below which
+entanglement stops helping (``routing_critical_visibility``).
 """
 import argparse
 import json
@@ -29,6 +34,7 @@ from qpolicy import games
 from qpolicy.bounds import classical_value
 from qpolicy.learn import reinforce
 from qpolicy.quantum import default_entangled_state
+from qpolicy.queueing import theory
 from qpolicy.resources import critical_visibility, resource_value, white_noise
 
 #: (game, local dimension)
@@ -109,6 +115,67 @@ def plot(results, path):
     return path
 
 
+#: Splitting probabilities and visibilities of the routing table and figure.
+ROUTING_P = (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9)
+ROUTING_V = (1.0, 0.98, 0.95, 0.92, 0.9)
+
+
+def study_routing(lam, quiet=False):
+    """The noisy routing frontier at λ (μ = 1): waits at ROUTING_V × ROUTING_P, the exact
+    shared and entangled frontiers, and the critical visibility."""
+    started = time.perf_counter()
+    p = np.array(ROUTING_P)
+    base = theory.base_wait(lam, 1.0)
+    shared, shared_lower, _, _ = theory.shared_exact(p, lam, 1.0)
+    estimate, upper, lower, nu = theory.routing_critical_visibility(lam, 1.0)
+    rows = []
+    for v in ROUTING_V + (round(upper, 4),):
+        values, low, low_any, _ = theory.entangled_noisy(p, v, lam, 1.0)
+        rows.append({"v": v, "wait": (base + values).tolist(), "lower": (base + low).tolist(),
+                     "lower_any": (base + low_any).tolist()})
+        if not quiet:
+            print(f"routing λ={lam} v={v}: advantage over shared "
+                  f"{np.round(shared - values, 5).tolist()}", file=sys.stderr)
+    return {"arrival_rate": lam, "p": p.tolist(), "shared": (base + shared).tolist(),
+            "shared_lower": (base + shared_lower).tolist(), "rows": rows,
+            "critical": {"estimate": estimate, "upper": upper, "lower": lower, "nu": nu},
+            "seconds": time.perf_counter() - started}
+
+
+def plot_routing(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(results), figsize=(4.5 * len(results), 3.4))
+    for ax, res in zip(np.atleast_1d(axes), results):
+        shared = np.array(res["shared"])
+        for k, row in enumerate(res["rows"]):
+            ax.plot(res["p"], shared - np.array(row["wait"]), "o-", ms=3, color=f"C{k}",
+                    label=f"v = {row['v']:g}")
+        ax.axhline(0.0, color="gray", ls="--", lw=0.8)
+        crit = res["critical"]
+        ax.set_title(f"λ = {res['arrival_rate']:g}: helps iff v > {crit['estimate']:.4f}")
+        ax.set_xlabel("splitting probability p")
+    np.atleast_1d(axes)[0].set_ylabel("wait saved over shared randomness")
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def print_routing(results):
+    for res in results:
+        c = res["critical"]
+        print(f"routing λ={res['arrival_rate']:g}: entanglement helps iff v > v* = "
+              f"{c['estimate']:.6f} (proved: helps above {c['upper']:.6f}; no help at or below "
+              f"{c['lower']:.6f}, real measurements) [{res['seconds']:.0f} s]")
+        print(f"  {'v':>7} " + " ".join(f"{'p=' + format(q, 'g'):>9}" for q in res["p"]))
+        print(f"  {'shared':>7} " + " ".join(f"{w:9.5f}" for w in res["shared"]))
+        for row in res["rows"]:
+            print(f"  {row['v']:7.4f} " + " ".join(f"{w:9.5f}" for w in row["wait"]))
+            print(f"  {'any ≥':>7} " + " ".join(f"{w:9.5f}" for w in row["lower_any"]))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--paper", action="store_true", help="30 seeds x 5000 steps, batch 512")
@@ -122,7 +189,17 @@ def main(argv=None):
     p.add_argument("--out", default="results/resources")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--replot", action="store_true", help="redraw the figure from --out's JSON")
+    p.add_argument("--parts", nargs="+", default=["games", "routing"], choices=["games", "routing"])
     args = p.parse_args(argv)
+    if "routing" in args.parts and not args.replot:
+        os.makedirs(args.out, exist_ok=True)
+        routing = [study_routing(lam, args.quiet) for lam in (0.8, 0.5)]
+        print_routing(routing)
+        with open(os.path.join(args.out, "routing.json"), "w") as fh:
+            json.dump({"results": routing}, fh, indent=1)
+        print(f"wrote {plot_routing(routing, os.path.join(args.out, 'routing_vs_visibility.png'))}")
+        if "games" not in args.parts:
+            return 0
     if args.replot:
         with open(os.path.join(args.out, "resources.json")) as fh:
             results = json.load(fh)["results"]
