@@ -9,8 +9,9 @@ and the communication constraint is carried entirely by the coordinator ``q``:
 
 * ``"entangled"`` — :math:`q(\mathbf x|\mathbf h) = \operatorname{tr}(\rho \bigotimes_i
   M_i(x_i|h_i))`: agent i's POVM is QuantumSoftmax of logits that a small network computes from
-  agent i's *own* observation; ρ is a fixed maximally entangled (GHZ-type) state or learned as
-  :math:`B^H B/\operatorname{tr}`.  Executable without communication given the shared state.
+  agent i's *own* observation; ρ is a fixed maximally entangled (GHZ-type) state, a given state
+  (``config.state``, e.g. a noisy one) or learned as :math:`B^H B/\operatorname{tr}`; detection
+  efficiency ``config.efficiency`` (App. F).  Executable without communication given the state.
 * ``"shared"`` — shared randomness as in the paper: one value x̃ ~ q(x̃) with learned logits,
   independent of h, and every agent receives it (:math:`x_i = \tilde x`).  A general joint table
   :math:`q(x_1..x_n)` independent of h is no more general — each agent could read its component

@@ -998,7 +998,8 @@ def entangled_noisy(p, visibility, arrival_rate=0.8, service_rate=1.0):
     class: min(v·(entangled dual bound) + (1 − v)(E[c] − ν)/2, shared dual bound) at ν.
     ``lower_any`` is proved for **every** measurement on ρ_v, any POVMs, shared randomness
     free: tr(ρ_v M⊗N) = v tr(Φ⁺M⊗N) + (1 − v)tr(M/2 ⊗ N/2) makes each strategy a v-mixture
-    of a quantum and a local strategy, so its Lagrangian is ≥ v·L_q(ν) + (1 − v)·L_c(ν).  The
+    of a quantum and a local strategy, so its Lagrangian is ≥ v·L_q(ν) + (1 − v)·L_c(ν) (dual
+    bounds; ν maximized by a short bounded search, any ν being valid).  The
     gap between ``values`` and ``lower_any`` is what this class may miss: strategies that
     measure for some job sizes and answer deterministically for others (allowed by the resource,
     not searched here).
@@ -1033,7 +1034,10 @@ def entangled_noisy(p, visibility, arrival_rate=0.8, service_rate=1.0):
             lambda nu: min(v * cert_q(nu) + (1 - v) * (Ec - nu) / 2, cert_c(nu)))
         values.append(value)
         lower.append(low)
-        lower_any.append(nu * (1 - pk) + v * cert_q(nu) + (1 - v) * cert_c(nu))
+        bound = lambda nu, m=1 - pk: m * nu + v * cert_q(nu) + (1 - v) * cert_c(nu)
+        best = optimize.minimize_scalar(lambda nu: -bound(nu), bounds=(0.0, 4 * Ec),
+                                        method="bounded", options={"maxiter": 16, "xatol": 1e-4})
+        lower_any.append(max(bound(nu), bound(float(best.x))))    # any ν gives a proved bound
         strategies.append([(w, kind, pair) for w, (kind, pair) in mixture])
     return np.array(values), np.array(lower), np.array(lower_any), strategies
 
