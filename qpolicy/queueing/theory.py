@@ -1057,9 +1057,13 @@ def routing_critical_visibility(arrival_rate=0.8, service_rate=1.0, points=24):
     over ν (a grid of ``points`` multipliers, refined by Brent's method), ``upper`` **proved**
     (for every v > upper the explicit noisy strategy at ν beats the certified shared-randomness
     bound, so entanglement helps), ``lower`` = 1/√2, **proved** for real (planar) measurements
-    of any kind on ρ_v: by Grothendieck's inequality in dimension 2 (K_G(2) = √2, Krivine) a
-    correlation v⟨u, w⟩ of planar unit vectors with v ≤ 1/√2 has a local model (and so has a
-    per-input mixture with deterministic answers), so shared randomness does as well.  Between
+    of any kind on ρ_v (balanced policies: only the correlation E[g_1g_2|x] matters): by
+    Grothendieck's inequality in dimension 2 (K_G(2) = √2, Krivine 1979) the correlations
+    ⟨u_i, w_j⟩/√2 of planar unit vectors on any finite set of job-size bins are a mixture of
+    ±1 products, so v⟨u, w⟩ with v ≤ 1/√2 has a local model (router 1 keeping its local-model
+    answer with probability v√2, else a fair coin), and so has a per-input mixture with
+    deterministic answers (cross terms vanish: the local-model answers are unbiased); the
+    continuous problem is the limit of the binned ones.  Between
     ``lower`` and ``estimate`` the question is open for strategies outside the class of
     :func:`entangled_noisy`.
 
