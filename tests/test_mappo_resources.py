@@ -1,7 +1,7 @@
 """MAPPO's entangled coordinator under a resource model (issue 15): a given (noisy) state, the
 real measurement family and detection efficiency, checked against closed forms of the Born rule."""
 import dataclasses
-import string
+import json
 
 import numpy as np
 import pytest
@@ -127,7 +127,6 @@ def test_checkpoint_stores_the_state_and_resume_refuses_another(tmp_path):
     state = white_noise(qp.bell_state(), 0.8)
     config = dataclasses.replace(SMALL, state=state, efficiency=0.9)
     train(RoutingEnv(n_envs=4), config, seed=0, checkpoint=path, log=None)
-    import json
     saved = np.array(json.loads(load_checkpoint(path)["config"])["state"])
     np.testing.assert_array_equal(saved[..., 0] + 1j * saved[..., 1], state)
     longer = dataclasses.replace(config, updates=2)
