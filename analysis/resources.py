@@ -12,9 +12,15 @@ missed the optimum; the count is printed).
 
     python analysis/resources.py                      # quick: 4 seeds x 400 steps, ~5 min
     python analysis/resources.py --paper              # 30 seeds x 5000 steps, batch 512 (hours)
+    python analysis/resources.py --parts routing      # the queueing part only (~1 min)
+    python analysis/resources.py --parts hybrid       # heuristic search beyond that class (~20 s)
 
-The queueing part of the issue (entangled routing frontier against visibility) needs the exact
-entangled frontier of ``qpolicy.queueing.theory`` and is not done here.
+Queueing part (``--parts routing``): the routing frontier with a white-noise Bell pair of
+visibility v (``qpolicy.queueing.theory.entangled_noisy``: mixtures of noisy planar strategies,
+s_v = v cos²(φ_1 − φ_2) + (1 − v)/2, and threshold pairs; every wait attained by an explicit
+strategy, with the proved bound of that class and the proved bound for any measurement on the
+noisy pair) against the exact shared-randomness frontier, and the visibility below which
+entanglement stops helping (``routing_critical_visibility``).
 """
 import argparse
 import json
@@ -29,6 +35,7 @@ from qpolicy import games
 from qpolicy.bounds import classical_value
 from qpolicy.learn import reinforce
 from qpolicy.quantum import default_entangled_state
+from qpolicy.queueing import theory
 from qpolicy.resources import critical_visibility, resource_value, white_noise
 
 #: (game, local dimension)
@@ -109,6 +116,114 @@ def plot(results, path):
     return path
 
 
+#: Splitting probabilities and visibilities of the routing table and figure.
+ROUTING_P = (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9)
+ROUTING_V = (1.0, 0.98, 0.95, 0.92, 0.9)
+
+
+def study_routing(lam, quiet=False):
+    """The noisy routing frontier at λ (μ = 1): waits at ROUTING_V × ROUTING_P, the exact
+    shared and entangled frontiers, and the critical visibility."""
+    started = time.perf_counter()
+    p = np.array(ROUTING_P)
+    base = theory.base_wait(lam, 1.0)
+    shared, shared_lower, _, _ = theory.shared_exact(p, lam, 1.0)
+    estimate, upper, lower, nu = theory.routing_critical_visibility(lam, 1.0)
+    rows = []
+    for v in ROUTING_V + (round(upper, 4),):
+        values, low, low_any, _ = theory.entangled_noisy(p, v, lam, 1.0)
+        rows.append({"v": v, "wait": (base + values).tolist(), "lower": (base + low).tolist(),
+                     "lower_any": (base + low_any).tolist()})
+        if not quiet:
+            print(f"routing λ={lam} v={v}: advantage over shared "
+                  f"{np.round(shared - values, 5).tolist()}", file=sys.stderr)
+    return {"arrival_rate": lam, "p": p.tolist(), "shared": (base + shared).tolist(),
+            "shared_lower": (base + shared_lower).tolist(), "rows": rows,
+            "critical": {"estimate": estimate, "upper": upper, "lower": lower, "nu": nu},
+            "seconds": time.perf_counter() - started}
+
+
+def hybrid_check(lam, v, multipliers=23, starts=12, seed=0):
+    """Heuristic search outside entangled_noisy's class: per job size, a router either answers
+    deterministically (b_0 = ±1) or measures the noisy pair along a planar unit vector b, so the
+    correlation is b_0c_0 + v⟨b, c⟩.  Alternating pointwise best responses (min of
+    b_0 a(x) + ⟨b, w(x)⟩: deterministic iff |a| ≥ ‖w‖), moments by composite Gauss–Legendre
+    quadrature (~1e-8 with the kinks), from random starts at each multiplier ν.  Returns the
+    most negative (hybrid − class) Lagrangian: negative beyond ~1e-7 would mean the class misses
+    better strategies (not found; no proof either way)."""
+    C, Ec = theory._cost_matrix(lam, 1.0)
+    grid = theory._classical_curve(1.0, 1000)
+    edges = np.concatenate([np.linspace(0, 10, 4001), np.linspace(10, theory.X_TAIL, 501)[1:]])
+    gx, gw = np.polynomial.legendre.leggauss(4)
+    a, b = edges[:-1, None], edges[1:, None]
+    x = (0.5 * (a + b) + 0.5 * (b - a) * gx).ravel()
+    weight = (0.5 * (b - a) * gw).ravel() * np.exp(-x)
+    Phi = np.stack([np.ones_like(x), x])
+
+    def respond(Q, C0, Cm):
+        lin, field = C0 @ Q.T @ Phi, v * Cm @ Q.T @ Phi
+        norm = np.linalg.norm(field, axis=0)
+        det = np.abs(lin) >= norm
+        b0 = np.where(det, -np.sign(lin), 0.0)
+        bv = np.where(det, 0.0, -field / np.maximum(norm, 1e-300))
+        return (b0 * weight) @ Phi.T, (bv * weight) @ Phi.T
+
+    rng = np.random.default_rng(seed)
+    worst = np.inf
+    for nu in Ec * np.linspace(0.3, 2.5, multipliers):
+        Q = C - nu * np.diag([1.0, 0.0])
+        mc, fc, _ = theory._shared_best_response(nu, C, Ec, 1.0, grid)
+        mq, fq, _ = theory._entangled_best_response(nu, C, Ec, 1.0, [None, None])
+        klass = min(fc - nu * mc, v * (fq - nu * mq) + (1 - v) * (Ec - nu) / 2)
+        best = np.inf
+        for _ in range(starts):
+            C0, Cm, previous = rng.normal(size=2), rng.normal(size=(2, 2)), np.inf
+            for _ in range(500):
+                B0, B = respond(Q, C0, Cm)
+                C0, Cm = respond(Q.T, B0, B)
+                value = B0 @ Q @ C0 + v * np.sum(Q * (B.T @ Cm))
+                if previous - value < 1e-14:
+                    break
+                previous = value
+            best = min(best, 0.5 * (Ec - nu) + 0.5 * value)
+        worst = min(worst, best - klass)
+    return float(worst)
+
+
+def plot_routing(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(results), figsize=(4.5 * len(results), 3.4))
+    for ax, res in zip(np.atleast_1d(axes), results):
+        shared = np.array(res["shared"])
+        for k, row in enumerate(res["rows"]):
+            ax.plot(res["p"], shared - np.array(row["wait"]), "o-", ms=3, color=f"C{k}",
+                    label=f"v = {row['v']:g}")
+        ax.axhline(0.0, color="gray", ls="--", lw=0.8)
+        crit = res["critical"]
+        ax.set_title(f"λ = {res['arrival_rate']:g}: helps iff v > {crit['estimate']:.4f}")
+        ax.set_xlabel("splitting probability p")
+    np.atleast_1d(axes)[0].set_ylabel("wait saved over shared randomness")
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def print_routing(results):
+    for res in results:
+        c = res["critical"]
+        print(f"routing λ={res['arrival_rate']:g}: entanglement helps iff v > v* = "
+              f"{c['estimate']:.6f} (proved: helps above {c['upper']:.6f}; no help at or below "
+              f"{c['lower']:.6f}, real measurements) [{res['seconds']:.0f} s]")
+        print(f"  {'v':>7} " + " ".join(f"{'p=' + format(q, 'g'):>9}" for q in res["p"]))
+        print(f"  {'shared':>7} " + " ".join(f"{w:9.5f}" for w in res["shared"]))
+        for row in res["rows"]:
+            print(f"  {row['v']:7.4f} " + " ".join(f"{w:9.5f}" for w in row["wait"]))
+            print(f"  {'any ≥':>7} " + " ".join(f"{w:9.5f}" for w in row["lower_any"]))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--paper", action="store_true", help="30 seeds x 5000 steps, batch 512")
@@ -122,7 +237,24 @@ def main(argv=None):
     p.add_argument("--out", default="results/resources")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--replot", action="store_true", help="redraw the figure from --out's JSON")
+    p.add_argument("--parts", nargs="+", default=["games", "routing"],
+                   choices=["games", "routing", "hybrid"])
     args = p.parse_args(argv)
+    if "hybrid" in args.parts:
+        for v in (0.89, 0.95):
+            print(f"hybrid search, λ=0.8, v={v}: most negative (hybrid − class) Lagrangian "
+                  f"{hybrid_check(0.8, v):.2e}")
+        if args.parts == ["hybrid"]:
+            return 0
+    if "routing" in args.parts and not args.replot:
+        os.makedirs(args.out, exist_ok=True)
+        routing = [study_routing(lam, args.quiet) for lam in (0.8, 0.5)]
+        print_routing(routing)
+        with open(os.path.join(args.out, "routing.json"), "w") as fh:
+            json.dump({"results": routing}, fh, indent=1)
+        print(f"wrote {plot_routing(routing, os.path.join(args.out, 'routing_vs_visibility.png'))}")
+        if "games" not in args.parts:
+            return 0
     if args.replot:
         with open(os.path.join(args.out, "resources.json")) as fh:
             results = json.load(fh)["results"]

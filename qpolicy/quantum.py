@@ -551,3 +551,36 @@ def born(rho, povms, atol=ATOL):
     table = anp.einsum(spec, anp.reshape(rho, dims + dims), *povms, optimize=n > 2)
     return anp.real(table)
 
+
+
+def detector_loss(povms, efficiency, no_click=0):
+    r"""Detection loss: each detector clicks with probability η, a no-click answered ``no_click``.
+
+    .. math::  N_a = \eta\,M_a + (1-\eta)\,\delta_{a,a_0}\,\mathbb 1
+
+    ``povms``: POVMs of shape ``(..., m, d, d)`` (outcome axis −3, batched; real or complex;
+    differentiable with autograd); ``efficiency``: η in [0, 1] (η = 0: the detector never
+    clicks); ``no_click``: the outcome ``a_0 < m`` of a no-click.  η = 1 returns ``povms``
+    itself (bit for bit).  The one
+    implementation of App. F's detector model shared by :mod:`qpolicy.resources`, the game
+    learners' :class:`~qpolicy.learn.parameterizations.Entangled` and MAPPO's entangled
+    coordinator.
+
+    >>> import numpy as np
+    >>> M = np.stack([np.diag([1.0, 0.0]), np.diag([0.0, 1.0])])
+    >>> detector_loss(M, 0.5, no_click=1)[1].tolist()
+    [[0.5, 0.0], [0.0, 1.0]]
+
+    Reference: P. H. Eberhard, PRA 47, R747 (1993).
+    """
+    from qpolicy.validation import check_real_scalar
+    as_square_matrices(povms, "povms", min_ndim=3, allow_traced=True)
+    eta = check_real_scalar(efficiency, "efficiency", 0, 1)
+    m, d = np.shape(getval(povms))[-3:-1]
+    if check_int(no_click, "no_click", minimum=0) >= m:
+        raise ValueError(f"no_click must be an outcome (0..{m - 1}), got {no_click}")
+    if eta == 1.0:
+        return povms
+    idle = np.zeros((m, d, d))
+    idle[no_click] = np.eye(d)
+    return eta * povms + (1 - eta) * idle

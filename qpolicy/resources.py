@@ -85,7 +85,8 @@ from qpolicy.bounds.results import Bound, solve
 from qpolicy.bounds.seesaw import _improve_party, _povm_gap, game_operator
 from qpolicy.games import NonlocalGame
 from qpolicy.policies import check_policy_table
-from qpolicy.quantum import born, check_density_matrix, check_povm, default_entangled_state
+from qpolicy.quantum import (born, check_density_matrix, check_povm, default_entangled_state,
+                             detector_loss)
 from qpolicy.validation import as_array, as_generator, as_square_matrices, check_int, check_positive
 
 __all__ = ["white_noise", "dephasing", "partially_entangled", "MeasurementFamily",
@@ -287,11 +288,7 @@ def _detect(M, eta, a0):
     if a0 == "extra":
         idle = np.broadcast_to((1 - eta) * np.eye(d), (M.shape[0], 1, d, d))
         return np.concatenate([eta * M, idle], axis=1)
-    if eta == 1.0:
-        return M
-    N = eta * M
-    N[:, a0] = N[:, a0] + (1 - eta) * np.eye(d)
-    return N
+    return detector_loss(M, eta, a0)
 
 
 # -- the see-saw with a fixed state ----------------------------------------------------------------

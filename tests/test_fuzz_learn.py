@@ -103,6 +103,9 @@ CONFIG_CONTRACT = {
     "cost_limit": optional(real_in()),
     "pid_p_smoothing": real_in(0, 1, hi_open=True), "pid_d_smoothing": real_in(0, 1, hi_open=True),
     "best_smoothing": real_in(0, 1, hi_open=True),
+    # the resource model: no weird value is a density matrix; no_click < n_advice (default 2)
+    "state": lambda x: x is None, "efficiency": real_in(0, 1, lo_open=True),
+    "no_click": lambda x: is_int(x) and 0 <= x < 2,
 }
 
 

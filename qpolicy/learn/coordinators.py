@@ -18,7 +18,7 @@ import numpy as np
 
 from qpolicy.learn.networks import MLP
 from qpolicy.quantum import (conditioning_penalty, default_entangled_state, density_matrix,
-                             quantum_softmax)
+                             detector_loss, quantum_softmax)
 from qpolicy.validation import check_size
 
 #: Floor on probabilities inside logarithms: an advice value with q below it is never sampled.
@@ -37,7 +37,17 @@ def categorical_entropy(p, axis):
 
 
 class EntangledCoordinator:
-    """q(x|h) = tr(ρ ⊗_i M_i(x_i|o_i)), M_i = QuantumSoftmax(Z_i(o_i)) (paper eq. 6, §4.2.2)."""
+    r"""q(x|h) = tr(ρ ⊗_i N_i(x_i|o_i)), N_i = η QS(Z_i(o_i)) + (1 − η) E (paper eq. 6, §4.2.2).
+
+    The resource model (App. F) comes from the configuration: ρ is ``config.state`` if given (a
+    density matrix on (C^d)^⊗n, e.g. ``qpolicy.resources.white_noise(bell_state(), v)``), else
+    the maximally entangled / GHZ state, or learned (``config.learned_state``).  Measurements:
+    ``config.complex_logits=False`` gives real symmetric logits, hence real symmetric POVMs
+    (QuantumSoftmax of real matrices is real; for qubits, measurements in the X–Z plane).
+    Detection efficiency η = ``config.efficiency``: each agent's detector clicks with
+    probability η and a no-click gives advice ``config.no_click`` (E: the identity at that
+    outcome, :func:`qpolicy.quantum.detector_loss`); η = 1 leaves the POVMs untouched.
+    """
 
     def __init__(self, n_agents, obs_dim, config):
         self.n, self.K, self.d = n_agents, config.n_advice, config.dim
@@ -47,7 +57,16 @@ class EntangledCoordinator:
         self.nets = [MLP(f"coord{i}", (obs_dim, *config.hidden, width), config.coordinator_gain)
                      for i in range(n_agents)]
         self.learned_state = config.learned_state
-        self.rho0 = default_entangled_state(n_agents, self.d) if n_agents == 2 or self.d == 2 else None
+        self.efficiency, self.no_click = config.efficiency, config.no_click
+        if config.state is not None:              # the given resource (validated by the config)
+            self.rho0 = np.array(config.state, dtype=complex)
+            if self.rho0.shape[0] != self.d ** n_agents:
+                raise ValueError(f"config.state has dimension {self.rho0.shape[0]}, not "
+                                 f"config.dim^n_agents = {self.d}^{n_agents} = {self.d ** n_agents}")
+        elif n_agents == 2 or self.d == 2:
+            self.rho0 = default_entangled_state(n_agents, self.d)
+        else:
+            self.rho0 = None
         letters = iter(string.ascii_letters.replace("z", ""))
         rows, cols, advice = ([next(letters) for _ in range(n_agents)] for _ in range(3))
         self.spec = ("".join(rows + cols) + "," + ",".join(f"z{advice[k]}{cols[k]}{rows[k]}"
@@ -92,7 +111,8 @@ class EntangledCoordinator:
         """Advice distribution q[b, x_1, …, x_n] (Born rule, batched over b)."""
         Zs = self.logits(params, obs) if Zs is None else Zs
         rho = anp.reshape(self.state(params), (self.d,) * (2 * self.n))
-        q = anp.real(anp.einsum(self.spec, rho, *[quantum_softmax(Z) for Z in Zs]))
+        povms = [detector_loss(quantum_softmax(Z), self.efficiency, self.no_click) for Z in Zs]
+        q = anp.real(anp.einsum(self.spec, rho, *povms))
         return anp.maximum(q, 0.0)     # rounding can leave −1e-17
 
     def sample(self, params, obs, rng):

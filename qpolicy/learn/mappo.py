@@ -9,8 +9,9 @@ and the communication constraint is carried entirely by the coordinator ``q``:
 
 * ``"entangled"`` — :math:`q(\mathbf x|\mathbf h) = \operatorname{tr}(\rho \bigotimes_i
   M_i(x_i|h_i))`: agent i's POVM is QuantumSoftmax of logits that a small network computes from
-  agent i's *own* observation; ρ is a fixed maximally entangled (GHZ-type) state or learned as
-  :math:`B^H B/\operatorname{tr}`.  Executable without communication given the shared state.
+  agent i's *own* observation; ρ is a fixed maximally entangled (GHZ-type) state, a given state
+  (``config.state``, e.g. a noisy one) or learned as :math:`B^H B/\operatorname{tr}`; detection
+  efficiency ``config.efficiency`` (App. F).  Executable without communication given the state.
 * ``"shared"`` — shared randomness as in the paper: one value x̃ ~ q(x̃) with learned logits,
   independent of h, and every agent receives it (:math:`x_i = \tilde x`).  A general joint table
   :math:`q(x_1..x_n)` independent of h is no more general — each agent could read its component
@@ -92,8 +93,9 @@ from qpolicy.learn.coordinators import COORDINATORS, EntangledCoordinator  # noq
 from qpolicy.learn.critics import (CRITICS, discount, gae, input_baseline,  # noqa: F401 (re-export)
                                    quadratic_features)
 from qpolicy.learn.lagrangian import PIDLagrangian
-from qpolicy.validation import (as_array, as_generator, check_bool, check_choice,
-                                check_finite_real, check_int, check_real_scalar)
+from qpolicy.quantum import check_density_matrix
+from qpolicy.validation import (as_array, as_generator, as_square_matrices, check_bool,
+                                check_choice, check_finite_real, check_int, check_real_scalar)
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,14 @@ class MAPPOConfig:
     n_advice: int = 2                # advice values per agent (= POVM outcomes); "pass" needs n_actions
     dim: int = 2                     # local Hilbert-space dimension of the entangled coordinator
     learned_state: bool = False      # learn ρ = BᴴB/tr(BᴴB) instead of the fixed entangled state
-    complex_logits: bool = True      # POVM logits Z = X + iY (False: real symmetric Z)
+    complex_logits: bool = True      # POVM logits Z = X + iY (False: real symmetric Z, hence
+                                     # real symmetric POVMs — the "real" measurement family)
+    state: object = None             # a given shared state (density matrix on (C^dim)^⊗n_agents,
+                                     # e.g. resources.white_noise(bell_state(), v)) instead of the
+                                     # default one; stored as a nested tuple (np.array(state) is
+                                     # the matrix); excludes learned_state
+    efficiency: float = 1.0          # detection efficiency η in (0, 1] of each agent's detector
+    no_click: int = 0                # the advice given on a no-click (< n_advice)
     hidden: tuple = (32, 32)         # hidden widths of every network (a list is kept as a tuple)
     coordinator_gain: float = 1.0    # output-layer init gain of the POVM networks (0 ⇒ saddle at Z=0)
     critic: str = "network"          # "network" (two MLPs, SGD) | "lstd" (quadratic features,
@@ -178,6 +187,34 @@ class MAPPOConfig:
             real(self.cost_limit, "config.cost_limit")
         for name in ("pid_p_smoothing", "pid_d_smoothing", "best_smoothing"):
             real(getattr(self, name), f"config.{name}", lo=0.0, hi=1.0, hi_open=True)
+        self._check_resource()
+
+    def _check_resource(self):
+        """The resource model of the entangled coordinator: state, efficiency, no_click."""
+        check_real_scalar(self.efficiency, "config.efficiency", 0.0, 1.0, lo_open=True)
+        if check_int(self.no_click, "config.no_click", minimum=0) >= self.n_advice:
+            raise ValueError(f"config.no_click must be an advice value (< config.n_advice = "
+                             f"{self.n_advice}), got {self.no_click}")
+        given = self.state is not None
+        if (given or self.efficiency != 1.0) and self.coordinator != "entangled":
+            raise ValueError(f"config.state and config.efficiency describe the entangled "
+                             f"coordinator's resource; config.coordinator is "
+                             f"{self.coordinator!r}")
+        if not given:
+            return
+        if self.learned_state:
+            raise ValueError("config.state (a given density matrix) and config.learned_state=True "
+                             "exclude each other: a given state is held fixed")
+        rho = as_square_matrices(self.state, "config.state", ndim=2)
+        check_density_matrix(rho, name="config.state")
+        D, n = rho.shape[0], 0
+        while self.dim > 1 and self.dim ** (n + 1) <= D:
+            n += 1
+        if (self.dim ** n != D or n < 2) and not D == self.dim == 1:
+            raise ValueError(f"config.state must act on (C^dim)^⊗n_agents with config.dim = "
+                             f"{self.dim} and at least 2 agents; its dimension is {D}")
+        object.__setattr__(self, "state", tuple(tuple(complex(z) for z in row)
+                                                for row in np.asarray(rho, dtype=complex)))
 
 
 def _check_config(config, n_actions):
@@ -538,6 +575,8 @@ def _identity(config, env, obs, seed, n_actions, init_params):
     """What defines a run besides its length: the configuration, the environment's parameters,
     the seed, n_actions and the warm start — JSON-normalized, compared on resume."""
     config = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESUMABLE_FIELDS}
+    if config["state"] is not None:     # the full matrix is in the stored config; compare a digest
+        config["state"] = "sha256 " + _digest(np.asarray(config["state"], complex).tobytes())
     if callable(getattr(env, "parameters", None)):
         env_parameters = dict(env.parameters())
     else:
@@ -554,9 +593,12 @@ def _identity(config, env, obs, seed, n_actions, init_params):
 
 
 def _plain(value):
-    """JSON for NumPy scalars in a configuration (np.int64(2) -> 2)."""
+    """JSON for NumPy scalars in a configuration (np.int64(2) -> 2) and for the complex entries
+    of a given state (z -> [Re z, Im z], exact: JSON floats round-trip)."""
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, complex):
+        return [value.real, value.imag]
     raise TypeError(f"cannot store {type(value).__name__} {value!r} in a checkpoint")
 
 

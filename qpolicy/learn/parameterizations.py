@@ -29,7 +29,7 @@ from autograd.scipy.special import logsumexp
 
 from qpolicy.games import NonlocalGame
 from qpolicy.quantum import (check_density_matrix, default_entangled_state, density_matrix,
-                             quantum_softmax)
+                             detector_loss, quantum_softmax)
 from qpolicy.validation import (as_generator, as_square_matrices, check_choice, check_int,
                                 check_positive, check_real_scalar, check_size)
 
@@ -136,12 +136,7 @@ class Entangled(_Policy):
             logits = params[f"povm{k}_re"]
             if self.measurements == "povm":
                 logits = logits + 1j * params[f"povm{k}_im"]
-            M = quantum_softmax(logits)
-            if self.efficiency < 1:
-                idle = np.zeros(np.shape(M)[1:], dtype=complex)
-                idle[:, self.no_click] = np.eye(self.dim)
-                M = self.efficiency * M + (1 - self.efficiency) * idle
-            out.append(M)
+            out.append(detector_loss(quantum_softmax(logits), self.efficiency, self.no_click))
         return out
 
     def rho(self, params):

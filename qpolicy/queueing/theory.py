@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import integrate, optimize
 
-from ..validation import as_array, check_int, check_positive
+from ..validation import as_array, check_int, check_positive, check_real_scalar
 from .env import check_rates
 
 KINDS = ("communication", "shared", "entangled")
@@ -964,3 +964,138 @@ def strategy_policy(kind, strategy):
                                 lambda x, Z=Z2: planar_angle(Z, x)) for _, (Z1, Z2) in strategy],
             weights)
     raise ValueError(f"kind must be 'shared' or 'entangled', got {kind!r}")
+
+
+# --- noisy entanglement (App. F, issue 15) ---------------------------------------------------------
+def _noisy_best_response(nu, v, C, Ec, mu, grid, start):
+    """The lower of the Lagrangians E[sc] − νE[s] of the best noisy planar strategy (the
+    noiseless see-saw optimum at ν, mapped by s → vs + (1 − v)/2) and the best threshold pair."""
+    mq, fq, pair_q = _entangled_best_response(nu, C, Ec, mu, start)
+    mq, fq = v * mq + (1 - v) / 2, v * fq + (1 - v) * Ec / 2
+    mc, fc, pair_c = _shared_best_response(nu, C, Ec, mu, grid)
+    if fq - nu * mq < fc - nu * mc:
+        return mq, fq, ("entangled", pair_q)
+    return mc, fc, ("shared", pair_c)
+
+
+def entangled_noisy(p, visibility, arrival_rate=0.8, service_rate=1.0):
+    r"""Best routing with a white-noise Bell pair of visibility v, shared randomness free.
+
+    **Noise.**  On :math:`\rho_v = v\,\Phi^+ + (1-v)\mathbb 1/4` the rank-one measurements at
+    angles φ_1, φ_2 of a planar strategy co-route with probability (Born rule)
+
+    .. math:: s_v = v\cos^2(φ_1 - φ_2) + \tfrac{1-v}2,
+
+    so E[s_v] = v E[s] + (1 − v)/2 and E[s_v c] = v E[sc] + (1 − v)E[c]/2: the noisy planar
+    values are the affine image of the noiseless ones, and for a multiplier ν the Lagrangian is
+    v(E[sc] − νE[s]) + (1 − v)(E[c] − ν)/2 — minimized by the *noiseless* optimum at ν.
+
+    **Class and frontier.**  Mixtures (shared randomness) of noisy planar strategies and
+    threshold pairs: the lower convex hull of the noisy-entangled curve and the exact
+    shared-randomness curve (:func:`shared_exact`), found with the multiplier bracketing of
+    :func:`entangled_exact`, the best response at ν being the better of the two.  ``values``
+    are attained by the returned explicit strategy (exact values); ``lower`` is proved for this
+    class: min(v·(entangled dual bound) + (1 − v)(E[c] − ν)/2, shared dual bound) at ν.
+    ``lower_any`` is proved for **every** measurement on ρ_v, any POVMs, shared randomness
+    free: tr(ρ_v M⊗N) = v tr(Φ⁺M⊗N) + (1 − v)tr(M/2 ⊗ N/2) makes each strategy a v-mixture
+    of a quantum and a local strategy, so its Lagrangian is ≥ v·L_q(ν) + (1 − v)·L_c(ν) (dual
+    bounds; ν maximized by a short bounded search, any ν being valid).  The
+    gap between ``values`` and ``lower_any`` is what this class may miss: strategies that
+    measure for some job sizes and answer deterministically for others (allowed by the resource,
+    not searched here).
+
+    Returns ``(values, lower, lower_any, strategies)``: extras E[sc] at E[s] = 1 − p;
+    ``strategies[k]`` a list of (weight, kind, pair), kind "entangled" (pair (Z_1, Z_2) of
+    :func:`entangled_exact`, used on ρ_v) or "shared" (threshold pair of :func:`shared_exact`).
+
+    Example:
+        >>> values, lower, lower_any, _ = entangled_noisy([0.5], 0.95, 0.8, 1.0)
+        >>> bool(lower_any[0] <= lower[0] <= values[0] < lower[0] + 1e-4)
+        True
+    """
+    lam, mu = check_rates(arrival_rate, service_rate)
+    v = check_real_scalar(visibility, "visibility", 0.0, 1.0)
+    p = np.atleast_1d(_check_p(p)).astype(float)
+    C, Ec = _cost_matrix(lam, mu)
+    grid, vertices, cells = _classical_curve(mu, 1000), _classical_polygon(mu), _dual_cells(mu)
+    cert_q = lambda nu: _certificate_at(nu, C, Ec, mu, cells)
+    cert_c = lambda nu: _shared_certificate(nu, C, Ec, vertices, mu)
+    values, lower, lower_any, strategies = [], [], [], []
+    for pk in p:
+        if pk in (0.0, 1.0):        # s ≡ 1 or s ≡ 0: the only strategies with that mass
+            values.append(Ec if pk == 0 else 0.0)
+            lower.append(values[-1])
+            lower_any.append(values[-1])
+            strategies.append([(1.0, "shared", ((np.inf, 1), (np.inf, 1 if pk == 0 else 0)))])
+            continue
+        start = [None, None]
+        value, mixture, low, nu = _solve_by_multiplier(
+            1 - pk, lambda nu: _noisy_best_response(nu, v, C, Ec, mu, grid, start),
+            lambda nu: min(v * cert_q(nu) + (1 - v) * (Ec - nu) / 2, cert_c(nu)))
+        values.append(value)
+        lower.append(low)
+        bound = lambda nu, m=1 - pk: m * nu + v * cert_q(nu) + (1 - v) * cert_c(nu)
+        best = optimize.minimize_scalar(lambda nu: -bound(nu), bounds=(0.0, 4 * Ec),
+                                        method="bounded", options={"maxiter": 16, "xatol": 1e-4})
+        lower_any.append(max(bound(nu), bound(float(best.x))))    # any ν gives a proved bound
+        strategies.append([(w, kind, pair) for w, (kind, pair) in mixture])
+    return np.array(values), np.array(lower), np.array(lower_any), strategies
+
+
+def routing_critical_visibility(arrival_rate=0.8, service_rate=1.0, points=24):
+    r"""The visibility below which a white-noise Bell pair stops helping routing.
+
+    With a(ν) = L_q(ν) − (E[c] − ν)/2 and b(ν) = L_c(ν) − (E[c] − ν)/2 (L the minimal
+    Lagrangians E[sc] − νE[s] of entangled and shared-randomness strategies; both ≤ 0, the
+    independent fair coins s ≡ ½ giving (E[c] − ν)/2), the noisy planar Lagrangian is
+    (E[c] − ν)/2 + v·a(ν), so the noisy frontier (:func:`entangled_noisy`) leaves the shared one
+    somewhere iff v·a(ν) < b(ν) for some ν:
+
+    .. math:: v^* = \min_ν\, b(ν)/a(ν),
+
+    one number for all p.  Returns ``(estimate, upper, lower, nu)``: ``estimate`` the minimum
+    over ν (a grid of ``points`` multipliers, refined by Brent's method), ``upper`` **proved**
+    (for every v > upper the explicit noisy strategy at ν beats the certified shared-randomness
+    bound, so entanglement helps), ``lower`` = 1/√2, **proved** for real (planar) measurements
+    of any kind on ρ_v (balanced policies: only the correlation E[g_1g_2|x] matters): by
+    Grothendieck's inequality in dimension 2 (K_G(2) = √2, Krivine 1979) the correlations
+    ⟨u_i, w_j⟩/√2 of planar unit vectors on any finite set of job-size bins are a mixture of
+    ±1 products, so v⟨u, w⟩ with v ≤ 1/√2 has a local model (router 1 keeping its local-model
+    answer with probability v√2, else a fair coin), and so has a per-input mixture with
+    deterministic answers (cross terms vanish: the local-model answers are unbiased); the
+    continuous problem is the limit of the binned ones.  Between
+    ``lower`` and ``estimate`` the question is open for strategies outside the class of
+    :func:`entangled_noisy`.
+
+    Example:
+        >>> estimate, upper, lower, _ = routing_critical_visibility(0.8, 1.0, points=8)
+        >>> bool(lower < estimate <= upper < 1)
+        True
+    """
+    lam, mu = check_rates(arrival_rate, service_rate)
+    points = check_int(points, "points", minimum=3)
+    C, Ec = _cost_matrix(lam, mu)
+    grid, vertices = _classical_curve(mu, 1000), _classical_polygon(mu)
+
+    def parts(nu):
+        mq, fq, pair = _entangled_best_response(nu, C, Ec, mu, [None, None])
+        mc, fc, _ = _shared_best_response(nu, C, Ec, mu, grid)
+        base = (Ec - nu) / 2
+        return fq - nu * mq - base, fc - nu * mc - base, pair
+
+    def ratio(nu):
+        a, b, _ = parts(nu)
+        return b / a if a < 0 else 1.0
+
+    nus = Ec * np.linspace(0.1, 3.0, points)
+    k = int(np.argmin([ratio(nu) for nu in nus]))
+    lo, hi = nus[max(k - 1, 0)], nus[min(k + 1, points - 1)]
+    nu = float(optimize.minimize_scalar(ratio, bounds=(lo, hi), method="bounded",
+                                        options={"xatol": 1e-6 * Ec}).x)
+    nu = min((nu, nus[k]), key=ratio)
+    a, b, (Z1, Z2) = parts(nu)
+    mass, cost = strategy_value("entangled", [(1.0, (Z1, Z2))], lam, mu)   # re-evaluated
+    a_explicit = cost - nu * mass - (Ec - nu) / 2
+    b_proved = _shared_certificate(nu, C, Ec, vertices, mu) - (Ec - nu) / 2
+    upper = min(1.0, b_proved / a_explicit) if a_explicit < 0 else 1.0
+    return b / a, upper, 1 / math.sqrt(2), nu

@@ -1,0 +1,105 @@
+"""Routing with a noisy Bell pair (issue 15): the white-noise co-routing law by the Born rule,
+the noisy entangled frontier (explicit strategies re-evaluated, proved bounds) and the visibility
+below which entanglement stops helping; a MAPPO run with a noisy state never beats the bound."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+import qpolicy as qp
+from qpolicy.learn.mappo import train
+from qpolicy.queueing import RoutingEnv, theory
+from qpolicy.resources import white_noise
+from qpolicy.routing_study import exact_performance, mappo_config
+
+
+def _projectors(phi):
+    """Outcome 0: |φ⟩⟨φ| with |φ⟩ = (cos φ, sin φ); outcome 1 its complement (one question)."""
+    u = np.array([np.cos(phi), np.sin(phi)])
+    P = np.outer(u, u)
+    return np.stack([P, np.eye(2) - P])[None]
+
+
+@pytest.mark.parametrize("v", [0.0, 0.4, 0.9, 1.0])
+def test_white_noise_planar_co_routing_by_the_born_rule(v):
+    rng = np.random.default_rng(5)
+    for phi1, phi2 in rng.uniform(0, np.pi, (5, 2)):
+        table = qp.born(white_noise(qp.bell_state(), v), [_projectors(phi1), _projectors(phi2)])
+        s = table[0, 0, 0, 0] + table[1, 1, 0, 0]
+        assert abs(s - (v * np.cos(phi1 - phi2) ** 2 + (1 - v) / 2)) < 1e-14
+
+
+def _noisy_strategy_value(strategy, v, lam, mu):
+    """(E[s], E[sc]) of a noisy-frontier strategy, each part re-evaluated by strategy_value."""
+    Ec = theory.mean_wait(1.0, lam, mu) - theory.base_wait(lam, mu)        # E[c] by quadrature
+    mass = cost = 0.0
+    for weight, kind, pair in strategy:
+        m, f = theory.strategy_value(kind, [(1.0, pair)], lam, mu)
+        if kind == "entangled":
+            m, f = v * m + (1 - v) / 2, v * f + (1 - v) * Ec / 2
+        mass, cost = mass + weight * m, cost + weight * f
+    return mass, cost
+
+
+@pytest.mark.parametrize("v", [1.0, 0.97, 0.6])
+def test_noisy_frontier_strategies_attain_their_values_between_proved_bounds(v):
+    lam, mu, p = 0.8, 1.0, np.array([0.45])
+    values, lower, lower_any, strategies = theory.entangled_noisy(p, v, lam, mu)
+    shared, shared_lower, _, _ = theory.shared_exact(p, lam, mu)
+    exact, exact_lower, _, _ = theory.entangled_exact(p, lam, mu)
+    for k in range(len(p)):
+        mass, cost = _noisy_strategy_value(strategies[k], v, lam, mu)
+        assert abs(mass - (1 - p[k])) < 1e-9 and abs(cost - values[k]) < 1e-9
+    assert np.all(lower_any <= values + 1e-12) and np.all(lower <= values + 1e-12)
+    assert np.all(values - lower < 1e-5)
+    assert np.all(values <= shared + 1e-9)               # shared randomness is in the class
+    if v == 1.0:
+        np.testing.assert_allclose(values, exact, atol=1e-6)
+        np.testing.assert_allclose(lower_any, exact_lower, atol=1e-6)
+    if v == 0.6:                                         # below 1/√2: nothing beats SR
+        np.testing.assert_allclose(values, shared, atol=1e-7)
+        assert np.all(values >= shared_lower - 1e-9)
+
+
+def test_noisy_frontier_is_monotone_in_visibility():
+    values = [theory.entangled_noisy([0.45], v, 0.8, 1.0)[0][0] for v in (0.92, 0.96, 1.0)]
+    assert values[0] >= values[1] >= values[2] and values[0] > values[2] + 1e-3
+
+
+@pytest.mark.parametrize("lam", [0.8, pytest.param(0.5, marks=pytest.mark.slow)])
+def test_critical_visibility_bracket_and_its_witnesses(lam):
+    estimate, upper, lower, nu = theory.routing_critical_visibility(lam, 1.0, points=8)
+    assert lower == pytest.approx(2 ** -0.5) and lower < estimate <= upper < 1
+    assert upper - estimate < 1e-6
+    # just above: the explicit noisy strategy at ν beats the certified shared bound at its mass
+    C, Ec = theory._cost_matrix(lam, 1.0)
+    mass, _, _ = theory._entangled_best_response(nu, C, Ec, 1.0, [None, None])
+    v = upper + 0.01
+    p = 1 - (v * mass + (1 - v) / 2)
+    values, *_ = theory.entangled_noisy([p], v, lam, 1.0)
+    _, shared_lower, _, _ = theory.shared_exact([p], lam, 1.0)
+    assert values[0] < shared_lower[0] - 1e-6
+    # below it the noisy class gives nothing at the same mass
+    v = estimate - 0.01
+    values, *_ = theory.entangled_noisy([p], v, lam, 1.0)
+    shared, _, _, _ = theory.shared_exact([p], lam, 1.0)
+    assert values[0] == pytest.approx(shared[0], abs=1e-7)
+
+
+def test_bad_visibility_is_refused():
+    for bad, error in ((1.5, ValueError), (-0.1, ValueError), (float("nan"), ValueError),
+                       ("0.9", TypeError)):
+        with pytest.raises(error, match="visibility"):
+            theory.entangled_noisy([0.5], bad)
+
+
+def test_mappo_with_a_noisy_state_never_beats_the_proved_noisy_bound():
+    """Any measurements on ρ_v: wait ≥ the bound valid for every strategy on ρ_v (lower_any),
+    up to the discretization of exact_performance (≤ 1e-3 here)."""
+    v, lam, mu = 0.85, 0.8, 1.0
+    config = dataclasses.replace(mappo_config("entangled", 5.5, 3, 0.5), n_steps=16,
+                                 warmup_steps=0, state=white_noise(qp.bell_state(), v))
+    run = train(RoutingEnv(n_envs=64), config, seed=0, log=None)
+    p, _, wait = exact_performance(run.agent, run.params, lam, mu)
+    _, _, lower_any, _ = theory.entangled_noisy([p], v, lam, mu)
+    assert wait >= theory.base_wait(lam, mu) + lower_any[0] - 1e-3
