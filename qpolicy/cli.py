@@ -13,7 +13,7 @@ import qpolicy
 #: name -> (module implementing it, one-line help)
 SUBCOMMANDS = {
     "train": ("qpolicy.learn.command", "learn nonlocal-game strategies from a referee (REINFORCE)"),
-    "reproduce": ("qpolicy.reproduce", "reproduce the paper's headline claims, with figures"),
+    "reproduce": ("qpolicy.studies.reproduce", "reproduce the paper's headline claims, with figures"),
     "bounds": ("qpolicy.bounds.command", "classical, see-saw, NPA and non-signaling values of a game"),
     "verify": ("qpolicy.verify", "is a policy table beyond shared randomness? certificates and bounds"),
 }

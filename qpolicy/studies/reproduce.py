@@ -65,7 +65,7 @@ FIGURE3_STEPS = {"smoke": 40, "quick": 600, "full": 5000}
 
 def claim_game_bounds(ctx):
     """Classical values (enumeration) and quantum bounds (NPA 1+AB) vs the values the paper quotes."""
-    from qpolicy.learn import nonlocal_study as study
+    from qpolicy.studies import nonlocal_study as study
     rows = []
     names = ["chsh", "ghz"] if ctx.scale == "smoke" else list(study.GAMES)
     for name in names:
@@ -83,7 +83,7 @@ def claim_game_bounds(ctx):
 
 def claim_table2(ctx):
     """Table 2 (worst run, with entropy α = 0.2) at this scale, and 'every run beats classical'."""
-    from qpolicy.learn import nonlocal_study as study
+    from qpolicy.studies import nonlocal_study as study
     seeds, steps, batch, annealed = GAME_RUNS[ctx.scale]
     schedule = "annealed" if annealed else "constant"
     rows, cells, beyond, total = [], [], 0, 0
@@ -113,7 +113,7 @@ def claim_table2(ctx):
 
 def claim_figure3(ctx):
     """Fig. 3: CHSH training with and without entropy; without it some runs stay at 3/4."""
-    from qpolicy.learn import nonlocal_study as study
+    from qpolicy.studies import nonlocal_study as study
     seeds, _, batch, _ = GAME_RUNS[ctx.scale]
     runs = {f"entropy α = {a:g}": study.train_cell(
         "chsh", "entangled", a, folder=ctx.path(f"runs-{ctx.scale}"), seeds=seeds,
