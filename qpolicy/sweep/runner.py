@@ -16,11 +16,12 @@ on a fresh pool, resuming from their checkpoints.  Re-running the same sweep com
 is missing.
 """
 import dataclasses
+import os
 import time
 import traceback
 from concurrent.futures import as_completed
 
-from qpolicy.sweep.executors import executor_for
+from qpolicy.sweep.executors import InProcess, executor_for
 from qpolicy.sweep.store import Store, canonical_json, config_key
 
 
@@ -146,6 +147,7 @@ def run(study, function, configs, out, *, jobs=None, scheduler=None, executor=No
         if stored is not None:
             cells[k] = CellResult(study, c, k, "reused", stored.summary,
                                   stored.provenance.get("seconds"), path=stored.path)
+            _remove(store.checkpoint(study, c))    # left over if a driver died after storing
         else:
             todo.append(k)
     if cells:
@@ -154,14 +156,37 @@ def run(study, function, configs, out, *, jobs=None, scheduler=None, executor=No
     axes = varying_axes(configs)
     progress = _Progress(study, len(configs), len(cells), len(todo), axes, log)
     attempts = dict.fromkeys(todo, 0)
+
+    def finish(k, outcome):
+        config = seen[k]
+        store.clear_running(study, config)
+        if outcome[0] == "ok":
+            _, summary, arrays, seconds = outcome
+            try:
+                store.write(study, config, summary, arrays, seconds)
+            except Exception:  # noqa: BLE001 (an unstorable result is a failed cell)
+                outcome = ("error", traceback.format_exc())
+            else:
+                _remove(store.checkpoint(study, config))
+                cells[k] = CellResult(study, config, k, "computed", summary, seconds,
+                                      path=store.file(study, config, ".npz"))
+        if outcome[0] == "error":
+            store.mark_failed(study, config, outcome[1])
+            cells[k] = CellResult(study, config, k, "failed", error=outcome[1])
+        progress.done(cells[k])
+
     while todo:
         with executor_for(jobs, scheduler, executor) as ex:
+            if isinstance(ex, InProcess):        # a plain loop: each cell stored as it finishes
+                for k in todo:
+                    finish(k, execute(function, study, seen[k], store.checkpoint(study, seen[k]),
+                                      store))
+                break
             futures = {ex.submit(execute, function, study, seen[k],
                                  store.checkpoint(study, seen[k]), store): k for k in todo}
             todo = []
             for future in as_completed(futures):
                 k = futures[future]
-                config = seen[k]
                 try:
                     outcome = future.result()
                 except BaseException as exc:  # noqa: BLE001 (the worker died, not the cell)
@@ -172,28 +197,13 @@ def run(study, function, configs, out, *, jobs=None, scheduler=None, executor=No
                             f"({attempts[k]}/{retries})")
                         continue
                     outcome = ("error", f"worker lost: {type(exc).__name__}: {exc}")
-                store.clear_running(study, config)
-                if outcome[0] == "ok":
-                    _, summary, arrays, seconds = outcome
-                    try:
-                        store.write(study, config, summary, arrays, seconds)
-                    except Exception:  # noqa: BLE001 (an unstorable result is a failed cell)
-                        outcome = ("error", traceback.format_exc())
-                    else:
-                        _remove_checkpoint(store.checkpoint(study, config))
-                        cells[k] = CellResult(study, config, k, "computed", summary, seconds,
-                                              path=store.file(study, config, ".npz"))
-                if outcome[0] == "error":
-                    store.mark_failed(study, config, outcome[1])
-                    cells[k] = CellResult(study, config, k, "failed", error=outcome[1])
-                progress.done(cells[k])
+                finish(k, outcome)
     result = SweepResult(study, store.path, [cells[k] for k in keys],
                          time.perf_counter() - started)
     return result
 
 
-def _remove_checkpoint(path):
-    import os
+def _remove(path):
     try:
         os.remove(path)
     except FileNotFoundError:
