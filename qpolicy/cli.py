@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "reproduce": ("qpolicy.studies.reproduce", "reproduce the paper's headline claims, with figures"),
     "bounds": ("qpolicy.bounds.command", "classical, see-saw, NPA and non-signaling values of a game"),
     "verify": ("qpolicy.verify", "is a policy table beyond shared randomness? certificates and bounds"),
+    "sweep": ("qpolicy.studies.command", "run a study grid through the resumable result store (local pool or Dask)"),
 }
 
 

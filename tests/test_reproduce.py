@@ -2,7 +2,7 @@
 import json
 import os
 
-from qpolicy import reproduce
+from qpolicy.studies import reproduce
 from qpolicy.cli import main
 
 

@@ -264,3 +264,18 @@ def test_source_hash_covers_every_module(tmp_path):
     sweep.store._SOURCE_HASH.clear()
     (package / "sub" / "b.py").write_text("y = 3\n")
     assert sweep.source_hash(str(package)) != before
+
+
+def test_command_line_sweep_and_status(tmp_path, capsys):
+    from qpolicy.cli import main
+    grid = ["--grid", "games=chsh", "classes=entangled", "entropies=0.2,0.0", "seeds=2",
+            "steps=8", "batch=16"]
+    assert main(["sweep", "table2", *grid, "--jobs", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("table2-") >= 2 and "2 computed" in out
+    assert main(["sweep", "table2", *grid, "seed=5", "--no-recompute", "--out",
+                 str(tmp_path)]) == 1
+    assert "seed: stored 0, requested 5" in capsys.readouterr().err
+    assert main(["sweep", "status", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip().endswith("2 done")
+    assert main(["sweep", "table2", "--grid", "bogus=1", "--out", str(tmp_path)]) == 2

@@ -82,10 +82,8 @@ class SweepResult:
 
 
 def varying_axes(configs):
-    """Configuration keys whose values differ between ``configs`` (all keys if only one)."""
+    """Configuration keys whose values differ between ``configs``."""
     keys = sorted({k for c in configs for k in c})
-    if len(configs) <= 1:
-        return keys
     return [k for k in keys if len({canonical_json(c.get(k)) for c in configs}) > 1]
 
 
