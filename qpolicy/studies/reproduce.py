@@ -342,10 +342,12 @@ def run(args):
     print(format_terminal(rows))
     computed = sum(len(s.by_status("computed")) for s in ctx.sweeps)
     reused = sum(len(s.by_status("reused")) for s in ctx.sweeps)
-    print(f"\n{passed} passed, {len(failed)} failed, {len(rows) - passed - len(failed)} "
-          f"informational ({scale} scale, {time.perf_counter() - started:.0f} s); training "
-          f"cells: {computed} computed, {reused} reused (same configuration and code); results in "
-          f"{os.path.abspath(ctx.out)}")
+    print()
+    print(textwrap.fill(
+        f"{passed} passed, {len(failed)} failed, {len(rows) - passed - len(failed)} "
+        f"informational ({scale} scale, {time.perf_counter() - started:.0f} s); training "
+        f"cells: {computed} computed, {reused} reused (same configuration and code); results in "
+        f"{os.path.abspath(ctx.out)}", 100, break_long_words=True))
     with open(ctx.path("claims.md"), "w") as fh:
         fh.write(format_markdown(rows) + "\n")
     with open(ctx.path("claims.json"), "w") as fh:
