@@ -107,3 +107,14 @@ def test_every_scale_has_sizes_for_every_claim(scale):
     assert scale in reproduce.FIGURE3_RUNS and scale in reproduce.ANNEALED_RUNS
     assert scale in reproduce.PAPER_RUNS and scale in reproduce.FIGURE5_RULE
     assert reproduce.PAPER_RUNS["full"] == (30, 5000)      # the paper's settings at --full
+
+
+def test_tampered_stored_npa_bound_is_caught(tmp_path):
+    out = tmp_path / "store"
+    nonlocal_study.game_bounds(["ghz"], out=out)
+    config = nonlocal_study.bounds_config("ghz")
+    store = sweep.Store(out)
+    stored = store.load("bounds", config)
+    store.write("bounds", config, dict(stored.summary, quantum=0.99), stored.arrays())
+    with pytest.raises(ValueError, match=r"stored NPA bound of ghz \(quantum 0.99\)"):
+        nonlocal_study.game_bounds(["ghz"], out=out)

@@ -279,3 +279,15 @@ def test_command_line_sweep_and_status(tmp_path, capsys):
     assert main(["sweep", "status", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip().endswith("2 done")
     assert main(["sweep", "table2", "--grid", "bogus=1", "--out", str(tmp_path)]) == 2
+
+
+def test_local_pool_workers_are_spawned_with_single_threaded_blas(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "8")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    assert sweep.in_worker_processes(os.getenv, list(sweep.BLAS_THREAD_VARIABLES), 2) \
+        == ["1", "1", "1"]
+    with sweep.local_pool(1) as pool:
+        assert pool.submit(os.getpid).result() != os.getpid()
+        assert pool._mp_context.get_start_method() == "spawn"
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "8"            # the parent's is restored
+    assert "MKL_NUM_THREADS" not in os.environ
