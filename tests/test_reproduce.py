@@ -81,25 +81,26 @@ def test_tampered_stored_bounds_are_caught_by_re_verification(tmp_path, capsys, 
     assert "stored classical value of chsh (0.9) is not reproduced" in capsys.readouterr().out
 
 
-def test_worst_of_interval_matches_the_exact_distribution_of_the_minimum():
-    values = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
-    n = 3
-    # exact: P(min of n draws ≥ v_k) = ((N - k) / N)^n for the k-th smallest (0-based) value
-    cdf = 1 - ((values.size - np.arange(1, values.size + 1)) / values.size) ** n
-    exact_lo = values[np.searchsorted(cdf, 0.025)]
-    exact_hi = values[np.searchsorted(cdf, 0.975)]
-    lo, hi = reproduce.worst_of_interval(values, n=n, resamples=200_000, seed=1)
-    assert (lo, hi) == (exact_lo, exact_hi)
+def test_worst_of_interval_probability_matches_simulated_exchangeable_runs():
+    rng = np.random.default_rng(3)
+    ours, paper = rng.random((2, 200_000, 30))
+    fifth = np.sort(ours, axis=1)[:, 4]
+    simulated = np.mean(paper.min(axis=1) > fifth)          # ≈ C(30,5)/C(60,5) = 0.02609
+    lo, hi, j, prob = reproduce.worst_of_interval(np.arange(30.0))
+    assert j == 5 and (lo, hi) == (-4.0, 4.0)
+    assert simulated == pytest.approx(prob, abs=0.002)
+    with pytest.raises(ValueError, match="advantages"):
+        reproduce.worst_of_interval([1.0], level=0.01)     # 1/31 > 1 %
 
 
 def test_the_paper_table2_rule_is_two_sided():
-    runs = np.full(30, 98.8)
-    lo, hi = reproduce.worst_of_interval(runs)
+    runs = np.linspace(98.8, 99.0, 30)
+    lo, hi, j, _ = reproduce.worst_of_interval(runs)
     tol = reproduce.TABLE2_TOLERANCE_PP
-    assert (lo, hi) == (98.8, 98.8)
-    # a paper value 0.2 pp below or above our runs both fail; within the tolerance passes
-    assert not lo - tol <= 98.6 <= hi + tol and not lo - tol <= 99.0 <= hi + tol
-    assert lo - tol <= 98.75 <= hi + tol
+    assert hi == runs[j - 1] and lo == pytest.approx(2 * 98.8 - hi)
+    # a paper value far below or above our runs fails, one among them passes
+    assert not lo - tol <= 98.5 <= hi + tol and not lo - tol <= 99.0 <= hi + tol
+    assert lo - tol <= 98.8 <= hi + tol
 
 
 @pytest.mark.parametrize("scale", ["smoke", "quick", "full"])
