@@ -93,6 +93,10 @@ def test_rerun_reuses_and_changed_configuration_or_code_recomputes_exactly_those
     other_code = sweep.run("table2", study.table2_cell, changed, tmp_path, jobs=1, log=None,
                            store=sweep.Store(tmp_path, source="code-B"))
     assert [c.status for c in other_code.cells] == ["computed"] * 4
+    # status as seen by yet other code: every stored cell is stale, naming the source hash
+    rows = sweep.status(tmp_path, store=sweep.Store(tmp_path, source="code-C"))
+    assert {r["status"] for r in rows} == {"stale"} and len(rows) == 5
+    assert all("source hash" in r["detail"] for r in rows)
     # same code, results identical: a run is a pure function of its configuration
     assert_same_results(arrays_of(other_code), arrays_of(again))
 
@@ -291,3 +295,24 @@ def test_local_pool_workers_are_spawned_with_single_threaded_blas(monkeypatch):
         assert pool._mp_context.get_start_method() == "spawn"
     assert os.environ["OPENBLAS_NUM_THREADS"] == "8"            # the parent's is restored
     assert "MKL_NUM_THREADS" not in os.environ
+
+
+def test_analysis_table2_and_figure3_run_through_the_store(tmp_path, capsys):
+    import importlib.util
+    scripts = {}
+    for name in ("table2", "figure3"):
+        spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "analysis",
+                                                                         name + ".py"))
+        scripts[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(scripts[name])
+    args = ["--seeds", "2", "--steps", "8", "--batch", "16", "--jobs", "1", "--out",
+            str(tmp_path), "--quiet"]
+    assert scripts["table2"].main(["--games", "chsh", *args]) == 0
+    cells = json.load(open(tmp_path / "table2.json"))["cells"]
+    assert {(c["policy"], c["entropy"]) for c in cells} == {
+        ("entangled", 0.2), ("entangled", 0.0), ("shared", 0.2), ("factorized", 0.2)}
+    assert all(c["policy"] == "entangled" or c["runs_beyond_classical"] == 0 for c in cells)
+    stored = len(glob.glob(str(tmp_path / "table2-*.npz")))
+    assert scripts["figure3"].main(args) == 0      # the CHSH entangled cells are reused
+    assert len(glob.glob(str(tmp_path / "table2-*.npz"))) == stored
+    assert os.path.getsize(tmp_path / "figure3.png") > 10_000
