@@ -28,7 +28,8 @@ def add_arguments(parser):
     where.add_argument("--scheduler", metavar="ADDR",
                        help="a Dask scheduler, e.g. tcp://host:8786 (pip install "
                             "'qpolicy[cluster]')")
-    parser.add_argument("--out", default="results/sweep", help="store folder (default: %(default)s)")
+    parser.add_argument("--out", default="results/sweep",
+                        help="store folder (default: %(default)s)")
     parser.add_argument("--no-recompute", action="store_true",
                         help="refuse (naming what differs) instead of computing missing or stale "
                              "cells")

@@ -9,7 +9,6 @@ the classical value by enumeration and the NPA upper bound (level ``1+AB``).
 import dataclasses
 import json
 import os
-import time
 
 import numpy as np
 
@@ -89,7 +88,8 @@ def verify_bounds(name, summary, arrays):
                          f"reproduced: its strategy reaches {reached!r}, enumeration gives "
                          f"{enumerated!r}")
     fresh = npa_upper_bound(game, level=summary["npa_level"])
-    for key, value in (("quantum", fresh.value), ("quantum_certified", fresh.details["dual_bound"])):
+    for key, value in (("quantum", fresh.value),
+                       ("quantum_certified", fresh.details["dual_bound"])):
         if not abs(summary[key] - value) <= NPA_REVERIFY_TOL:
             raise ValueError(f"stored NPA bound of {name} ({key} {summary[key]!r}) is not "
                              f"reproduced: a fresh solve gives {value!r}")

@@ -75,7 +75,8 @@ class SweepResult:
         lines = ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip()
                  for r in [header] + rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
-        counts = ", ".join(f"{len(self.by_status(s))} {s}" for s in ("computed", "reused", "failed"))
+        counts = ", ".join(f"{len(self.by_status(s))} {s}"
+                           for s in ("computed", "reused", "failed"))
         lines.append(f"{self.study}: {len(self.cells)} cells ({counts}) in {self.seconds:.1f} s; "
                      f"store {self.out}")
         return "\n".join(lines)
@@ -93,7 +94,9 @@ def _short(value):
 
 
 def execute(function, study, config, checkpoint, store):
-    """Worker side: compute one cell; ``("ok", summary, arrays, seconds)`` or ``("error", text)``."""
+    """Worker side: compute one cell.
+
+    Returns ``("ok", summary, arrays, seconds)`` or ``("error", traceback text)``."""
     store.mark_running(study, config)
     start = time.perf_counter()
     try:

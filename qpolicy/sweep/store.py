@@ -103,7 +103,8 @@ def _check_jsonable(value, name):
 def config_key(study, config):
     """Key of a configuration: sha256 of the study name and the canonical configuration JSON."""
     if not isinstance(study, str) or not study or not study.replace("_", "").isalnum():
-        raise ValueError(f"study must be a non-empty name of letters, digits and '_', got {study!r}")
+        raise ValueError(f"study must be a non-empty name of letters, digits and '_', "
+                         f"got {study!r}")
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict, got {type(config).__name__}")
     text = study + "\n" + canonical_json(config, "config")
@@ -167,7 +168,8 @@ class Store:
         return os.path.join(self.path, self.stem(study, config) + suffix)
 
     def checkpoint(self, study, config):
-        """Checkpoint path of a cell for the current code (``checkpoints/<stem>-<content key>.npz``)."""
+        """Checkpoint path of a cell for the current code:
+        ``checkpoints/<stem>-<content key>.npz``."""
         key = config_key(study, config)
         return os.path.join(self.path, "checkpoints",
                             f"{study}-{key}-{content_key(key, self.version, self.source)}.npz")
