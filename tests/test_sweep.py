@@ -118,7 +118,8 @@ def test_corrupt_or_hand_edited_results_are_never_loaded(tmp_path):
     first = sweep.run("table2", study.table2_cell, grid, tmp_path, jobs=1, log=None)
     path = first.cells[0].path
     good = first.cells[0].arrays()
-    data = open(path, "rb").read()
+    with open(path, "rb") as fh:
+        data = fh.read()
     with open(path, "wb") as fh:                  # truncated file
         fh.write(data[: len(data) // 2])
     with pytest.raises(sweep.StaleResultError, match="corrupt"):
@@ -129,9 +130,11 @@ def test_corrupt_or_hand_edited_results_are_never_loaded(tmp_path):
     assert_same_results({"k": second.cells[0].arrays()}, {"k": good})
     # the JSON beside the result is a copy for readers: editing it changes nothing
     side = path[:-4] + ".json"
-    record = json.load(open(side))
+    with open(side) as fh:
+        record = json.load(fh)
     record["summary"]["best_values"] = [0.9, 0.9]
-    json.dump(record, open(side, "w"))
+    with open(side, "w") as fh:
+        json.dump(record, fh)
     third = sweep.run("table2", study.table2_cell, grid, tmp_path, jobs=1, log=None)
     assert third.cells[0].status == "reused"
     assert third.cells[0].summary["best_values"] == second.cells[0].summary["best_values"]
@@ -173,12 +176,16 @@ def test_sigkill_driver_then_rerun_completes_only_missing_cells(tmp_path):
         sweep.run("table2", study.table2_cell, study.table2_grid(**{LONG!r}), {str(tmp_path)!r},
                   jobs=1, log=None)
     """)
-    try:   # kill when one cell is stored and the next one has a checkpoint, i.e. half-way
-        _wait_for(lambda: glob.glob(str(tmp_path / "*.npz"))
-                  and glob.glob(str(tmp_path / "checkpoints" / "*.npz")))
+    def unfinished_checkpoint():
+        stored = {os.path.basename(p)[:-4] for p in glob.glob(str(tmp_path / "*.npz"))}
+        return stored and [p for p in glob.glob(str(tmp_path / "checkpoints" / "*.npz"))
+                           if os.path.basename(p).rsplit("-", 1)[0] not in stored]
+
+    try:   # kill when a cell is stored and an unfinished one has a checkpoint, i.e. half-way
+        _wait_for(unfinished_checkpoint)
         driver.send_signal(signal.SIGKILL)
     finally:
-        driver.wait()
+        driver.communicate()
     statuses = sorted(r["status"] for r in sweep.status(tmp_path))
     assert "interrupted" in statuses and "done" in statuses
     stored_before = len(glob.glob(str(tmp_path / "*.npz")))
@@ -210,7 +217,8 @@ def test_sigkill_a_worker_its_cell_resumes_and_results_equal_uninterrupted(tmp_p
                 stem = os.path.basename(marker)[:-len(".running.json")]
                 if glob.glob(str(tmp_path / "checkpoints" / (stem + "-*.npz"))):
                     try:
-                        return json.load(open(marker))["pid"]
+                        with open(marker) as fh:
+                            return json.load(fh)["pid"]
                     except (OSError, ValueError):
                         pass
             return None
@@ -220,6 +228,7 @@ def test_sigkill_a_worker_its_cell_resumes_and_results_equal_uninterrupted(tmp_p
     finally:
         if driver.poll() is None:
             driver.kill()
+            driver.communicate()
     assert driver.returncode == 0, err
     assert "worker lost" in out and "retrying" in out
     again = sweep.run("table2", study.table2_cell, grid, tmp_path, jobs=1, log=None)
@@ -310,7 +319,7 @@ def test_analysis_table2_and_figure3_run_through_the_store(tmp_path, capsys):
     args = ["--seeds", "2", "--steps", "8", "--batch", "16", "--jobs", "1", "--out",
             str(tmp_path), "--quiet"]
     assert scripts["table2"].main(["--games", "chsh", *args]) == 0
-    cells = json.load(open(tmp_path / "table2.json"))["cells"]
+    cells = json.loads((tmp_path / "table2.json").read_text())["cells"]
     assert {(c["policy"], c["entropy"]) for c in cells} == {
         ("entangled", 0.2), ("entangled", 0.0), ("shared", 0.2), ("factorized", 0.2)}
     assert all(c["policy"] == "entangled" or c["runs_beyond_classical"] == 0 for c in cells)

@@ -34,7 +34,15 @@ def status(out, store=None):
         study = stem.rsplit("-", 1)[0]
         checkpoint = [c for c in checkpoints if c.startswith(stem + "-")]
         row = {"stem": stem, "study": study, "status": None, "detail": ""}
-        if os.path.exists(base + ".running.json"):
+        prov, problem = store.read(base + ".npz")
+        diffs = None if prov is None else store.differences(prov, prov.get("study"),
+                                                              prov.get("config") or {})
+        if prov is not None and not diffs:
+            row["status"] = "done"
+            row["detail"] = ((prov.get("summary") or {}).get("headline", "")
+                             + (f"  ({prov['seconds']:.1f} s)" if prov.get("seconds") is not None
+                                else ""))
+        elif os.path.exists(base + ".running.json"):
             marker = _read_json(base + ".running.json") or {}
             alive = _alive(marker)
             row["status"] = "running" if alive else "interrupted"
@@ -46,17 +54,10 @@ def status(out, store=None):
             row["status"] = "failed"
             row["detail"] = (record.get("error") or "").strip().splitlines()[-1:][0][:100] \
                 if record.get("error") else ""
+        elif prov is None:
+            row["status"], row["detail"] = "corrupt", problem
         else:
-            prov, problem = store.read(base + ".npz")
-            if prov is None:
-                row["status"], row["detail"] = "corrupt", problem
-            else:
-                config = prov.get("config") or {}
-                diffs = [d for d in store.differences(prov, prov.get("study"), config)]
-                row["status"] = "stale" if diffs else "done"
-                row["detail"] = "; ".join(diffs) if diffs else (
-                    (prov.get("summary") or {}).get("headline", "")
-                    + (f"  ({prov['seconds']:.1f} s)" if prov.get("seconds") is not None else ""))
+            row["status"], row["detail"] = "stale", "; ".join(diffs)
         rows.append(row)
     return rows
 

@@ -136,7 +136,7 @@ class StoredResult:
 
     def arrays(self):
         """The stored arrays (dict name → ndarray), read with CRC checks."""
-        with np.load(self.path, allow_pickle=False) as data:
+        with open(self.path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             return {k: data[k] for k in data.files if k != PROVENANCE_ENTRY}
 
 
@@ -219,7 +219,7 @@ class Store:
     def read(self, path):
         """``(provenance, None)`` of a result file, or ``(None, reason)`` if it is unreadable."""
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
                 if PROVENANCE_ENTRY not in data.files:
                     return None, "no provenance entry"
                 for k in data.files:          # reading every entry checks its zip CRC
