@@ -327,3 +327,15 @@ def test_analysis_table2_and_figure3_run_through_the_store(tmp_path, capsys):
     assert scripts["figure3"].main(args) == 0      # the CHSH entangled cells are reused
     assert len(glob.glob(str(tmp_path / "table2-*.npz"))) == stored
     assert os.path.getsize(tmp_path / "figure3.png") > 10_000
+
+
+def test_a_worker_running_other_code_is_refused(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+    grid = small_grid(games=["chsh"], entropies=[0.2])
+    # the worker's report of its code (a thread here) differs from the driver's
+    monkeypatch.setattr(sweep.runner, "_running_code", lambda: ("0.0.0", "another-source"))
+    with ThreadPoolExecutor(1) as pool:
+        result = sweep.run("table2", study.table2_cell, grid, tmp_path, executor=pool, log=None)
+    assert [c.status for c in result.cells] == ["failed"]
+    assert "the worker runs other qpolicy code" in result.cells[0].error
+    assert not glob.glob(str(tmp_path / "*.npz"))

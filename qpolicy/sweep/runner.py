@@ -22,7 +22,7 @@ import traceback
 from concurrent.futures import as_completed
 
 from qpolicy.sweep.executors import InProcess, executor_for
-from qpolicy.sweep.store import Store, canonical_json, config_key
+from qpolicy.sweep.store import Store, canonical_json, config_key, source_hash
 
 
 @dataclasses.dataclass
@@ -96,14 +96,21 @@ def _short(value):
 def execute(function, study, config, checkpoint, store):
     """Worker side: compute one cell.
 
-    Returns ``("ok", summary, arrays, seconds)`` or ``("error", traceback text)``."""
+    Returns ``("ok", summary, arrays, seconds, code)`` — ``code`` the worker's (version, source
+    hash), so that a result computed by other code than the driver's is never stored under the
+    driver's — or ``("error", traceback text)``."""
     store.mark_running(study, config)
     start = time.perf_counter()
     try:
         summary, arrays = function(config, checkpoint)
     except Exception:  # noqa: BLE001 (reported with the cell's key, the sweep goes on)
         return ("error", traceback.format_exc())
-    return ("ok", summary, arrays, time.perf_counter() - start)
+    return ("ok", summary, arrays, time.perf_counter() - start, _running_code())
+
+
+def _running_code():
+    import qpolicy
+    return qpolicy.__version__, source_hash()
 
 
 def run(study, function, configs, out, *, jobs=None, scheduler=None, executor=None,
@@ -157,12 +164,19 @@ def run(study, function, configs, out, *, jobs=None, scheduler=None, executor=No
     axes = varying_axes(configs)
     progress = _Progress(study, len(configs), len(cells), len(todo), axes, log)
     attempts = dict.fromkeys(todo, 0)
+    import qpolicy
+    driver_code = (qpolicy.__version__, source_hash())
 
     def finish(k, outcome):
         config = seen[k]
         store.clear_running(study, config)
+        if outcome[0] == "ok" and outcome[4] != driver_code:
+            outcome = ("error", f"the worker runs other qpolicy code (version {outcome[4][0]}, "
+                                f"source {outcome[4][1][:12]}…) than the driver (version "
+                                f"{driver_code[0]}, source {driver_code[1][:12]}…): install the "
+                                f"same qpolicy on the workers")
         if outcome[0] == "ok":
-            _, summary, arrays, seconds = outcome
+            _, summary, arrays, seconds, _ = outcome
             try:
                 store.write(study, config, summary, arrays, seconds)
             except Exception:  # noqa: BLE001 (an unstorable result is a failed cell)
