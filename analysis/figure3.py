@@ -5,8 +5,9 @@ The runs are Table 2's CHSH entangled cells, run through the sweep store under -
 pointing analysis/table2.py and this script at one folder trains CHSH once), on a local pool
 (--jobs) or a Dask cluster (--scheduler).
 
-Sizes: QUICK by default (10 seeds x 600 steps, about 20 s on 2 cores at light load); --paper:
-30 seeds x 5000 steps, constant alpha and lr (about 2 min on 2 cores at light load).
+Sizes: QUICK by default (10 seeds x 600 steps, about 20 s on 2 cores at light load, an
+estimate); --paper: 30 seeds x 5000 steps, constant alpha and lr (the alpha = 0.2 cell took
+219 s on one core at load 15-20, about a minute idle).
 
     python analysis/figure3.py --jobs 2
     python analysis/figure3.py --paper --jobs 2 --out results/table2-paper

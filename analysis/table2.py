@@ -6,10 +6,11 @@ Every cell runs through the sweep store (qpolicy.sweep) under --out: a finished 
 only with the same configuration and code, an interrupted one resumes from its checkpoint, and
 cells run on a local pool (--jobs) or a Dask cluster (--scheduler).
 
-Sizes: QUICK by default (10 seeds x 500 steps; about 2 min on 2 cores at light load);
---paper for the paper's settings (30 seeds x 5000 steps, constant alpha and lr: 16 cells of 30
-runs, about 14 min on 2 cores at light load and 2 h under heavy load; with --chunk 1 and a
-100-core Dask cluster, see benchmarks/RESULTS.md "Sweep runner").
+Sizes: QUICK by default (10 seeds x 500 steps: 16 cells, about 2 min on 2 cores at light load,
+an estimate from the 5000-step times); --paper for the paper's settings (30 seeds x 5000 steps,
+constant alpha and lr: 16 cells of 30 runs, 13.5 min on 2 cores at light load, about 2 h under
+heavy load; the 4 entangled alpha = 0.2 cells alone took 22 min on one core at load 15-20).
+On a 100-core Dask cluster with --chunk 5, minutes: see benchmarks/RESULTS.md, "Sweep runner".
 
     python analysis/table2.py --jobs 2                          # quick
     python analysis/table2.py --paper --jobs 2 --out results/table2-paper
