@@ -13,11 +13,12 @@ import qpolicy
 #: name -> (module implementing it, one-line help)
 SUBCOMMANDS = {
     "train": ("qpolicy.learn.command", "learn nonlocal-game strategies from a referee (REINFORCE)"),
-    "reproduce": ("qpolicy.reproduce", "reproduce the paper's headline claims, with figures"),
+    "reproduce": ("qpolicy.studies.reproduce", "reproduce the paper's headline claims, with figures"),
     "bounds": ("qpolicy.bounds.command", "classical, see-saw, NPA and non-signaling values of a game"),
     "verify": ("qpolicy.verify", "is a policy table beyond shared randomness? certificates and bounds"),
     "resources": ("qpolicy.resources_command", "thresholds under noise, detection loss, restricted measurements"),
     "certify": ("qpolicy.certify_command", "p-value that sampled rounds are beyond shared randomness"),
+    "sweep": ("qpolicy.studies.command", "run a study grid through the resumable result store (local pool or Dask)"),
 }
 
 

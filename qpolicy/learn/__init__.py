@@ -6,7 +6,6 @@
   over a game's questions and answers, batched over seeds, differentiable with autograd.
 * :mod:`qpolicy.learn.reinforce` — REINFORCE with entropy regularization for nonlocal games
   (paper §4.2.1, App. D, eq. 17–20), vectorized over seeds; ``qpolicy train`` is its command.
-* :mod:`qpolicy.learn.nonlocal_study` — Table 2 / Fig. 3 of the paper as reusable functions.
 * :mod:`qpolicy.learn.mappo` — MAPPO with an entangled / shared-randomness coordinator and a
   PID-Lagrangian cost constraint (§4.2.2, eq. 7–9, App. E); ``lagrangian``, ``networks``.
 """

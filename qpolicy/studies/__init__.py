@@ -1,0 +1,29 @@
+"""The paper's experiments, one module each, as grids of cells that :mod:`qpolicy.sweep` runs.
+
+* :mod:`qpolicy.studies.nonlocal_study` — Table 2 and Fig. 3 (REINFORCE on the nonlocal games)
+  and the games' classical / NPA bounds;
+* :mod:`qpolicy.studies.reproduce` — ``qpolicy reproduce``: the paper's claims as one table of
+  checks that can fail;
+* Fig. 5 (MAPPO routing) lives in :mod:`qpolicy.routing_study` for now.
+
+:data:`STUDIES` names the sweeps ``qpolicy sweep STUDY`` can run: study name → (module, grid
+function, cell function).  A grid function takes keyword options (``qpolicy sweep --grid
+key=value``) and returns the list of configurations; a cell function is
+``cell(config, checkpoint) -> (summary, arrays)``.
+"""
+
+#: study name -> (module, grid function, cell function)
+STUDIES = {
+    "table2": ("qpolicy.studies.nonlocal_study", "table2_grid", "table2_cell"),
+    "bounds": ("qpolicy.studies.nonlocal_study", "bounds_grid", "bounds_cell"),
+}
+
+
+def study(name):
+    """``(grid, cell)`` functions of study ``name`` (see :data:`STUDIES`)."""
+    import importlib
+    if name not in STUDIES:
+        raise ValueError(f"study must be one of {sorted(STUDIES)}, got {name!r}")
+    module, grid, cell = STUDIES[name]
+    module = importlib.import_module(module)
+    return getattr(module, grid), getattr(module, cell)
