@@ -8,9 +8,9 @@ actors) and with the shared-randomness coordinator on the two-router queueing pr
 (λ = 0.8, μ = 1, T = t²), following App. H.2 (best of several runs at the first wait limit, then a
 warm-started chain of raised limits), evaluates every best and final model exactly (queueing
 formulas) and by long simulation (95 % CIs), judges them against the exact shared-randomness
-optimum (``qpolicy.routing_study.judge``), and writes ``figure5.png``, ``figure5.json``,
+optimum (``qpolicy.studies.routing_study.judge``), and writes ``figure5.png``, ``figure5.json``,
 ``figure5.md`` under ``--out``.  Finished runs are saved under ``OUT/runs``; re-running the same
-command resumes.  The procedure and the claims are documented in :mod:`qpolicy.routing_study`.
+command resumes.  The procedure and the claims are documented in :mod:`qpolicy.studies.routing_study`.
 """
 import os
 
@@ -22,7 +22,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import argparse  # noqa: E402
 import sys  # noqa: E402
 
-from qpolicy.routing_study import Study, run_study  # noqa: E402
+from qpolicy.studies.routing_study import Study, run_study  # noqa: E402
 
 
 def main(argv=None):

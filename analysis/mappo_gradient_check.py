@@ -1,6 +1,6 @@
 """How well does MAPPO's coordinator policy gradient estimate the true gradient on the routing
 problem?  A diagnostic for Fig. 5, and the measurement behind the estimator choices of
-:func:`qpolicy.routing_study.mappo_config`.
+:func:`qpolicy.studies.routing_study.mappo_config`.
 
 For the entangled coordinator (pass-through actors) the long-run reward per step R = Θ/λ and the
 mean wait W of a policy follow exactly from its co-routing probability (queueing formulas), so
@@ -31,7 +31,7 @@ from qpolicy.learn.adam import Adam  # noqa: E402
 from qpolicy.learn.mappo import (Agent, _collect, _loss, advantage_parts, central_state,  # noqa: E402
                                  input_baseline)
 from qpolicy.queueing import RoutingEnv, theory  # noqa: E402
-from qpolicy.routing_study import mappo_config  # noqa: E402
+from qpolicy.studies.routing_study import mappo_config  # noqa: E402
 
 LAM, MU, GRID = 0.8, 1.0, 64
 

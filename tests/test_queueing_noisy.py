@@ -10,7 +10,7 @@ import qpolicy as qp
 from qpolicy.learn.mappo import train
 from qpolicy.queueing import RoutingEnv, theory
 from qpolicy.resources import white_noise
-from qpolicy.routing_study import exact_performance, mappo_config
+from qpolicy.studies.routing_study import exact_performance, mappo_config
 
 
 def _projectors(phi):

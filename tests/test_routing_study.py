@@ -5,7 +5,7 @@ import pytest
 
 from qpolicy.learn.mappo import Agent
 from qpolicy.queueing import theory
-from qpolicy.routing_study import Study, TabulatedPolicy, exact_performance, excess, mappo_config
+from qpolicy.studies.routing_study import Study, TabulatedPolicy, exact_performance, excess, mappo_config
 
 LAM, MU = 0.8, 1.0
 
@@ -90,7 +90,7 @@ def test_judge_counts_runs_against_an_explicit_classical_rule():
     shared-randomness strategy, so a run whose CI reaches its wait (computed here in closed
     form) cannot count; one whose CI lies 0.002 below the exact optimum does; best-of-run
     models are counted separately, the conservative count uses the throughput CI."""
-    from qpolicy.routing_study import judge, point_rows
+    from qpolicy.studies.routing_study import judge, point_rows
     study = Study()
     u = np.exp(-3.85)
     p = 1 - (u ** 2 + (1 - u) ** 2)
@@ -123,7 +123,7 @@ def test_one_mappo_run_learns_entangled_routing_below_the_shared_frontier():
     exactly, waits less than the exact shared-randomness optimum at its own throughput."""
     from qpolicy.learn.mappo import train
     from qpolicy.queueing import RoutingEnv
-    from qpolicy.routing_study import frontier_waits
+    from qpolicy.studies.routing_study import frontier_waits
     study = Study.quick()
     run = train(RoutingEnv(n_envs=study.n_envs), mappo_config("entangled", 5.0, 16, 0.5),
                 seed=1000, log=None)
@@ -131,13 +131,3 @@ def test_one_mappo_run_learns_entangled_routing_below_the_shared_frontier():
     shared = frontier_waits(study, "shared", [p])[p][1]             # exact, certified lower
     entangled = frontier_waits(study, "entangled", [p])[p][0]
     assert wait < shared - 0.02, (p, wait, shared, entangled)
-
-
-def test_chains_run_in_fresh_single_threaded_workers(monkeypatch):
-    import os
-    from qpolicy.routing_study import BLAS_THREAD_VARIABLES, _in_worker_processes
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "8")
-    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-    assert _in_worker_processes(os.getenv, list(BLAS_THREAD_VARIABLES), 2) == ["1", "1", "1"]
-    assert os.environ["OPENBLAS_NUM_THREADS"] == "8"            # the parent's is restored
-    assert "MKL_NUM_THREADS" not in os.environ

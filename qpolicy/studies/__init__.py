@@ -4,7 +4,7 @@
   and the games' classical / NPA bounds;
 * :mod:`qpolicy.studies.reproduce` — ``qpolicy reproduce``: the paper's claims as one table of
   checks that can fail;
-* Fig. 5 (MAPPO routing) lives in :mod:`qpolicy.routing_study` for now.
+* :mod:`qpolicy.studies.routing_study` — Fig. 5: MAPPO routing chains judged against the exact frontiers.
 
 :data:`STUDIES` names the sweeps ``qpolicy sweep STUDY`` can run: study name → (module, grid
 function, cell function).  A grid function takes keyword options (``qpolicy sweep --grid

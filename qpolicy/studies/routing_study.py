@@ -46,6 +46,7 @@ import numpy as np
 from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint
 from qpolicy.learn.mappo import Agent, MAPPOConfig, train
 from qpolicy.queueing import RoutingEnv, simulate, theory
+from qpolicy.sweep import in_worker_processes
 
 #: Shared values of the shared-randomness coordinator (its actors read them).
 SHARED_VALUES = 4
@@ -430,38 +431,15 @@ def _chain_job(args):
     return train_chain(study, kind, out, log=lambda line: print(line, flush=True))
 
 
-#: Thread-count variables set to 1 in worker processes.
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def _in_worker_processes(function, tasks, jobs):
-    """``[function(t) for t in tasks]`` in ``jobs`` fresh ("spawn") processes whose BLAS is
-    single-threaded: forked workers inherit the parent's multithreaded BLAS, and two of them on a
-    2-core machine ran the entangled chain 3× slower (measured 4 700–5 300 vs 16 000 env-steps/s).
-    The parent's environment is restored afterwards."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    saved = {var: os.environ.get(var) for var in BLAS_THREAD_VARIABLES}
-    os.environ.update({var: "1" for var in BLAS_THREAD_VARIABLES})
-    try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            return list(pool.map(function, tasks))
-    finally:
-        for var, value in saved.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
-
-
 def run_study(study, out, jobs=1, log=print):
     """Train and evaluate all chains, write ``figure5.json``, ``figure5.md``, ``figure5.png``."""
     os.makedirs(os.path.join(out, "runs"), exist_ok=True)
     tic = time.perf_counter()
     tasks = [(study, kind, out) for kind in study.kinds]
     if jobs > 1 and len(tasks) > 1:
-        chains = _in_worker_processes(_chain_job, tasks, jobs)
+        # spawned single-BLAS-thread workers: forked ones inherit the parent's multithreaded
+        # BLAS, and two of them on 2 cores ran the entangled chain 3x slower (measured)
+        chains = in_worker_processes(_chain_job, tasks, jobs)
     else:
         chains = [train_chain(study, kind, out, log) for kind in study.kinds]
     records = [r for chain in chains for r in chain]
