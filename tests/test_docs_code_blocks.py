@@ -23,10 +23,20 @@ DOCUMENTS = [ROOT / "README.md", ROOT / "docs" / "index.md",
 SMALL = [
     ("README.md", "qpolicy reproduce\n", "qpolicy reproduce --smoke --out reproduce-smoke\n"),
     ("README.md", "python -m pytest\n", "python -m pytest --version\n"),
+    ("README.md", "seeds=30, steps=5000, entropy=0.2,\n                      anneal_steps=5000)",
+     "seeds=2, steps=30, entropy=0.2,\n                      anneal_steps=30)"),
+    ("README.md", "updates=16,", "updates=2,"),
+    ("README.md", "--seeds 10 --steps 1000 --out chsh10.npz", "--seeds 2 --steps 100 --out chsh10.npz"),
+    ("README.md", "--steps 2000 --out chsh10.npz --resume", "--steps 200 --out chsh10.npz --resume"),
+    ("README.md", "python analysis/table2.py --jobs 2",
+     "python analysis/table2.py --games chsh --classes entangled --seeds 2 --steps 10 --jobs 1"),
+    ("README.md", "python analysis/figure3.py --jobs 2",
+     "python analysis/figure3.py --seeds 2 --steps 10 --jobs 1"),
 ]
 
-#: Lines that are not run: installing is what CI's first step does with the same command.
-NOT_RUN = ("python -m pip install",)
+#: Commands that are not run here: installing is what CI's first step does with the same
+#: command, and CI's .ci/run builds the docs with the README's command after the tests.
+NOT_RUN = ("python -m pip install", "python -m sphinx")
 
 _BLOCK = re.compile(r"^```(python|bash)\n(.*?)^```", re.S | re.M)
 

@@ -98,15 +98,9 @@ def shared_randomness(rules, weights=None):
         raise ValueError(f"weights must have one entry per rule pair ({len(rules)}), "
                          f"got {len(weights)}")
 
-    def policy(x, rng):
-        pick = rng.choice(len(rules), size=len(x), p=weights)
-        actions = np.empty((len(x), 2), dtype=np.int8)
-        for k, (rule_1, rule_2) in enumerate(rules):
-            rows = pick == k
-            actions[rows, 0] = rule_1(x[rows, 0])
-            actions[rows, 1] = rule_2(x[rows, 1])
-        return actions
-    return policy
+    def deterministic(rule_1, rule_2):
+        return lambda x, rng: np.stack([rule_1(x[:, 0]), rule_2(x[:, 1])], axis=1)
+    return mixture([deterministic(*pair) for pair in rules], weights)
 
 
 def coroute(probability):
