@@ -32,6 +32,8 @@ SMALL = [
      "python analysis/table2.py --games chsh --classes entangled --seeds 2 --steps 10 --jobs 1"),
     ("README.md", "python analysis/figure3.py --jobs 2",
      "python analysis/figure3.py --seeds 2 --steps 10 --jobs 1"),
+    ("README.md", "python analysis/queueing_frontier.py --out results/queueing",
+     "python analysis/queueing_frontier.py --quick --rates 0.8 --out results/queueing"),
 ]
 
 #: Commands that are not run here: installing is what CI's first step does with the same
