@@ -368,6 +368,8 @@ def verify(p, game=None, level="auto", solver=None, strategy=None):
         does (within ``qpolicy.validation.ATOL``, else ``ValueError``), a non-local ``p`` is
         classed ``"quantum"`` — proven, not just consistent with NPA.
 
+    Notes
+    -----
     The L1 distance and the certificate solve dual LPs (their optima agree; a disagreement
     about locality raises ``SolverError``); the certificate is sought only for non-local ``p``.
     Large tables (the Cube's) use cutting planes (see :mod:`qpolicy.bounds.membership`).  The
