@@ -293,3 +293,16 @@ def test_simulation_resolves_the_quantum_advantage_at_the_paper_setting():
     assert_in_ci(theory.base_wait(lam, MU) + value[0], st.mean_wait, st.mean_wait_ci, "qubit")
     shared = theory.frontier("shared", lam, MU, p=[p], bins=n).wait[0]
     assert st.mean_wait_ci[1] < shared
+
+
+def test_string_numbers_and_os_entropy_are_refused():
+    """Review findings: theory.mean_wait accepted "0.5" (float() coerced it) and
+    qubit_strategy(seed=None) drew from OS entropy."""
+    with pytest.raises(TypeError, match="coroute"):
+        theory.mean_wait("0.5", 0.8)
+    with pytest.raises(ValueError, match="coroute"):
+        theory.mean_wait(1.5, 0.8)
+    costs = np.ones((2, 2))
+    with pytest.raises(TypeError, match="seed"):
+        theory.qubit_strategy(costs, 0.5, seed=None)
+    assert theory.mean_wait(np.float32(0.5), 0.8) == pytest.approx(1.25 * 0.8 / 0.2 + 0.25)

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import integrate, optimize
 
-from ..validation import as_array, check_int, check_positive, check_real_scalar
+from ..validation import as_array, as_generator, check_int, check_positive, check_real_scalar
 from .env import check_rates
 
 KINDS = ("communication", "shared", "entangled")
@@ -124,9 +124,9 @@ def splitting_probability(coroute, service_rate=1.0):
 def _as_coroute(coroute):
     if callable(coroute):
         return coroute
-    value = float(coroute)
-    if not 0 <= value <= 1:
-        raise ValueError(f"coroute must be a probability or a function, got {coroute!r}")
+    if isinstance(coroute, str):       # float("0.5") would accept it silently
+        raise TypeError(f"coroute must be a probability or a function, got the string {coroute!r}")
+    value = check_real_scalar(coroute, "coroute", 0, 1)
     return lambda a, b: np.full(np.shape(a), value)
 
 
@@ -463,7 +463,7 @@ def qubit_strategy(costs, p, gram=None, restarts=8, seed=0):
     ``(value, theta, phi)``; compare ``value`` with :func:`entangled_extra`.
     """
     n = len(costs)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed, "seed")        # None is refused: no OS entropy
     W = costs / n ** 2
 
     def s_of(z):
