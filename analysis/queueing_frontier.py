@@ -25,12 +25,12 @@ Usage:  python analysis/queueing_frontier.py [--out results/queueing] [--steps 1
 import argparse
 import json
 import os
-import tempfile
 import time
 
 import numpy as np
 from scipy import optimize
 
+from qpolicy._io import atomic_write
 from qpolicy.queueing import policies, simulate, theory
 
 MU = 1.0
@@ -39,19 +39,6 @@ START = time.perf_counter()
 
 def progress(message):
     print(f"[{time.perf_counter() - START:7.1f}s] {message}", flush=True)
-
-
-def write_atomic(path, write):
-    """Call ``write(tmp_path)`` then rename over ``path`` (a crash never leaves half a file)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=os.path.splitext(path)[1])
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def optimal_policies(lam, p):
@@ -194,7 +181,7 @@ def plot(results, path):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6.5)
     fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=130, format="png"))
+    atomic_write(path, lambda fh: fig.savefig(fh, dpi=130, format="png"))
     plt.close(fig)
 
 
@@ -259,11 +246,11 @@ def main(argv=None):
             progress(f"λ={lam}: loaded {path}")
             continue
         res = study_rate(lam, args)
-        write_atomic(path, lambda tmp: open(tmp, "w").write(json.dumps(res, indent=1)))
+        atomic_write(path, lambda fh: fh.write(json.dumps(res, indent=1).encode()))
         results.append(res)
     plot(results, os.path.join(args.out, "frontier.png"))
     text = summary_markdown(results)
-    write_atomic(os.path.join(args.out, "summary.md"), lambda tmp: open(tmp, "w").write(text))
+    atomic_write(os.path.join(args.out, "summary.md"), lambda fh: fh.write(text.encode()))
     print(text)
     progress(f"wrote {args.out}/frontier.png, summary.md and frontier_lam*.json")
     return 0

@@ -339,3 +339,16 @@ def test_a_worker_running_other_code_is_refused(tmp_path, monkeypatch):
     assert [c.status for c in result.cells] == ["failed"]
     assert "the worker runs other qpolicy code" in result.cells[0].error
     assert not glob.glob(str(tmp_path / "*.npz"))
+
+
+def test_stored_files_get_the_umask_mode_not_0600(tmp_path):
+    """Review finding: results written through mkstemp were 0600 while JSON/PNG were 0644."""
+    old = os.umask(0o022)
+    try:
+        store = sweep.Store(tmp_path)
+        store.write("modes", {"seed": 0}, {"value": 1.0}, {"x": np.zeros(2)})
+    finally:
+        os.umask(old)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert files and all(p.stat().st_mode & 0o777 == 0o644 for p in files), \
+        {p.name: oct(p.stat().st_mode & 0o777) for p in files}

@@ -38,11 +38,12 @@ import json
 import math
 import os
 import socket
-import tempfile
 import time
 import zipfile
 
 import numpy as np
+
+from qpolicy._io import atomic_write
 
 #: Entry of the ``.npz`` holding the provenance JSON.
 PROVENANCE_ENTRY = "__sweep__"
@@ -200,9 +201,9 @@ class Store:
         entries[PROVENANCE_ENTRY] = np.array(text)
         os.makedirs(self.path, exist_ok=True)
         stem = self.stem(study, config)
-        _atomic_write(os.path.join(self.path, stem + ".npz"),
+        atomic_write(os.path.join(self.path, stem + ".npz"),
                       lambda fh: np.savez(fh, **entries))
-        _atomic_write(os.path.join(self.path, stem + ".json"),
+        atomic_write(os.path.join(self.path, stem + ".json"),
                       lambda fh: fh.write(json.dumps(prov, indent=1, sort_keys=True).encode()))
         for suffix in (".failed.json",):
             _remove(os.path.join(self.path, stem + suffix))
@@ -212,7 +213,7 @@ class Store:
         prov = self.provenance(study, config)
         prov["error"] = error
         os.makedirs(self.path, exist_ok=True)
-        _atomic_write(self.file(study, config, ".failed.json"),
+        atomic_write(self.file(study, config, ".failed.json"),
                       lambda fh: fh.write(json.dumps(prov, indent=1, sort_keys=True).encode()))
 
     # -- read -------------------------------------------------------------------------------------
@@ -296,28 +297,13 @@ class Store:
                   "config_key": config_key(study, config), "config": config}
         try:
             os.makedirs(self.path, exist_ok=True)
-            _atomic_write(self.file(study, config, ".running.json"),
+            atomic_write(self.file(study, config, ".running.json"),
                           lambda fh: fh.write(json.dumps(marker).encode()))
         except OSError:       # a worker without the shared folder: status just won't show it
             pass
 
     def clear_running(self, study, config):
         _remove(self.file(study, config, ".running.json"))
-
-
-def _atomic_write(path, write):
-    """Write ``path`` through ``write(binary file)`` into a unique temporary file, fsync, rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
 
 
 def _remove(path):
