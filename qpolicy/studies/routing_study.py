@@ -15,7 +15,7 @@ best and final models are evaluated
 
 * **exactly**: the policy is a function of the job sizes only, so its co-routing probability
   s(x_1, x_2) gives W = ρ/(μ−λ) + E[s c] and Θ(p), p = 1 − E[s]
-  (:mod:`qpolicy.queueing.theory`), integrated over ``EXACT_GRID``² equiprobable cells
+  (:mod:`qpolicy.queueing.theory`), integrated over ``EXACT_GRID`` × ``EXACT_GRID`` equiprobable cells
   (:func:`exact_performance`; converged to ~1e-4, see the tests);
 * **by simulation**: :func:`qpolicy.queueing.simulate` with batch-means 95 % CIs.  The simulated
   policy is the learned joint action table on a job-size grid interpolated bilinearly; bilinear
@@ -127,7 +127,7 @@ def co_routing(agent, params, x1, x2):
 def exact_performance(agent, params, arrival_rate, service_rate, grid=EXACT_GRID):
     """(p, throughput, mean wait) of a learned policy by the queueing formulas (no sampling).
 
-    E[s] and E[s c] over ``grid``² equiprobable cells, with s and c taken at the cells' conditional
+    E[s] and E[s c] over ``grid`` × ``grid`` equiprobable cells, with s and c taken at the cells' conditional
     means: since c is bi-affine, this is exact for s constant on cells and second-order accurate
     for smooth s (the plain midpoint rule in the quantile is off by ~4e-3 at 200 cells).
     """

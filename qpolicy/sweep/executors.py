@@ -63,6 +63,7 @@ class InProcess(Executor):
     """A sequential executor: ``submit`` runs the call at once in this process."""
 
     def submit(self, fn, /, *args, **kwargs):
+        """Run ``fn(*args, **kwargs)`` now; a future holding its result or its exception."""
         from concurrent.futures import Future
         future = Future()
         try:
