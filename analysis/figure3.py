@@ -50,7 +50,7 @@ def main(argv=None):
     result = study.run_table2(configs, out, jobs=args.jobs, scheduler=args.scheduler,
                               log=None if args.quiet else print)
     merged = study.merge_cells(result)
-    histories = {f"entropy α = {c['entropy']:g}": h for c, _, h in merged}
+    histories = {f"entropy α = {c['entropy']:g}, batch {c['batch']}": h for c, _, h in merged}
     path = study.plot_training(histories, 0.75, np.cos(np.pi / 8) ** 2,
                                os.path.join(out, "figure3.png"))
     for config, best, _ in merged:

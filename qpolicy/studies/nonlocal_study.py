@@ -274,7 +274,8 @@ def plot_training(histories, classical, quantum, path, title="CHSH"):
         ax.plot(steps, history, lw=0.7, alpha=0.6)
         ax.axhline(classical, color="k", ls="--", lw=1, label=f"classical {classical:.4f}")
         ax.axhline(quantum, color="r", ls=":", lw=1.2, label=f"quantum {quantum:.4f}")
-        ax.set_title(f"{title}: {label}")
+        ax.set_title(f"{title}: {label} ({history.shape[1]} runs × {history.shape[0]} steps)",
+                     fontsize=10)
         ax.set_xlabel("training step")
         ax.set_xscale("log")
         ax.legend(loc="lower right", fontsize=8)
