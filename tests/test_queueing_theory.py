@@ -306,3 +306,10 @@ def test_string_numbers_and_os_entropy_are_refused():
     with pytest.raises(TypeError, match="seed"):
         theory.qubit_strategy(costs, 0.5, seed=None)
     assert theory.mean_wait(np.float32(0.5), 0.8) == pytest.approx(1.25 * 0.8 / 0.2 + 0.25)
+
+
+def test_an_sdp_too_large_for_the_solver_is_refused_not_run():
+    """Review finding: frontier("entangled", bins=300) asked Clarabel for 260 GB and the failed
+    allocation aborted the interpreter (no try can catch that)."""
+    with pytest.raises(ValueError, match=r"bins=300 .* 260 GB; use bins=None .* at most 105 bins"):
+        theory.frontier("entangled", 0.8, p=[0.5], bins=300)

@@ -158,3 +158,9 @@ def test_one_player_game():
     bound = seesaw_lower_bound(game, dim=2, restarts=3, seed=0)
     assert bound.value == pytest.approx(0.25 * 1.0 + 0.5 * 0.5 + 0.25 * 0.3, abs=1e-9)
     assert bound.value <= bound.details["born_value"]
+
+
+def test_a_state_too_large_to_allocate_is_refused_with_its_size():
+    """Review finding: seesaw_lower_bound(dim=200) ended in MemoryError (a 40000² state)."""
+    with pytest.raises(ValueError, match=r"dim is too large: the state on 200 × 200 = 40000"):
+        seesaw_lower_bound(games.chsh(), dim=200, restarts=1, seed=0)

@@ -52,6 +52,7 @@ Example
 References: K. F. Pál, T. Vértesi, PRA 82, 022116 (2010) (see-saw for Bell inequalities);
 R. F. Werner, M. M. Wolf, Quantum Inf. Comput. 1, 1 (2001).
 """
+import math
 import string
 import time
 
@@ -60,7 +61,7 @@ import numpy as np
 from qpolicy.bounds.lp import proved_fields
 from qpolicy.bounds.results import Bound
 from qpolicy.quantum import born
-from qpolicy.validation import as_generator, check_int, check_positive
+from qpolicy.validation import as_generator, check_int, check_positive, check_size
 
 __all__ = ["seesaw_lower_bound", "REACHED_TOL"]
 
@@ -221,6 +222,8 @@ def seesaw_lower_bound(game, dim, restarts=10, seed=0, iterations=2000, tol=1e-1
                             f"{type(game).__name__}")
     n = game.n_players
     dims = _check_dims(dim, n)
+    total = math.prod(dims)          # the state is total × total: refuse before allocating it
+    check_size(total * total, "dim", f"state on {' × '.join(map(str, dims))} = {total} dimensions")
     restarts = check_int(restarts, "restarts", minimum=1)
     iterations = check_int(iterations, "iterations", minimum=1)
     tol = check_positive(tol, "tol")

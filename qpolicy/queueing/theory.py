@@ -429,6 +429,29 @@ def coroute_table(rule_1, rule_2):
     return (np.asarray(rule_1)[:, None] == np.asarray(rule_2)[None, :]).astype(float)
 
 
+def _check_sdp_memory(size, solver):
+    """Refuse, before cvxpy is called, a Gram matrix an interior-point solver cannot hold: it
+    factorizes a dense block of the PSD cone's dimension N(N+1)/2 (``bins=300`` asked Clarabel
+    for 260 GB and the allocation failure aborted the interpreter, uncatchable)."""
+    from ..bounds.npa import INTERIOR_POINT_MAX_BYTES, INTERIOR_POINT_SOLVERS
+    from ..bounds.results import DEFAULT_SOLVER
+    memory = 8.0 * (size * (size + 1) / 2) ** 2
+    if str(solver or DEFAULT_SOLVER).upper() in INTERIOR_POINT_SOLVERS \
+            and memory > INTERIOR_POINT_MAX_BYTES:
+        raise ValueError(f"bins={size // 2} gives a {size}×{size} Gram matrix whose interior-point "
+                         f"solve needs about {memory / 1e9:.0f} GB; use bins=None (the exact "
+                         f"continuous frontier) or at most "
+                         f"{_max_bins_within(INTERIOR_POINT_MAX_BYTES)} bins")
+
+
+def _max_bins_within(max_bytes):
+    """Largest bin count whose 2k × 2k Gram matrix stays within ``max_bytes`` (see above)."""
+    k = 1
+    while 8.0 * ((2 * k + 2) * (2 * k + 3) / 2) ** 2 <= max_bytes:
+        k += 1
+    return k
+
+
 def entangled_extra(p, costs, solver=None):
     """min E[s c] with s_ij = (1 + ⟨u_i, v_j⟩)/2, unit vectors, E[s] = 1 − p: the XOR-game SDP.
 
@@ -439,6 +462,7 @@ def entangled_extra(p, costs, solver=None):
     from ..bounds.results import solve
 
     n = len(costs)
+    _check_sdp_memory(2 * n, solver)
     gram = cp.Variable((2 * n, 2 * n), symmetric=True)
     target = cp.Parameter()
     s = (1 + gram[:n, n:]) / 2
