@@ -131,3 +131,22 @@ def test_one_mappo_run_learns_entangled_routing_below_the_shared_frontier():
     shared = frontier_waits(study, "shared", [p])[p][1]             # exact, certified lower
     entangled = frontier_waits(study, "entangled", [p])[p][0]
     assert wait < shared - 0.02, (p, wait, shared, entangled)
+
+
+def test_a_stored_run_is_reused_only_when_its_configuration_and_code_match(tmp_path, monkeypatch):
+    """Review finding: finished Fig. 5 runs were reloaded whatever the code version."""
+    from qpolicy.studies import routing_study
+    import qpolicy.sweep.store as store
+    study = Study.quick(limits=(5.5,), initial_runs=1, updates_initial=1, n_envs=64,
+                        sim_steps=20_000, kinds=("entangled",))
+    logs = []
+    args = (study, "entangled", 5.5, 1, 0, None, str(tmp_path), logs.append)
+    first, _ = routing_study.run_once(*args)
+    again, _ = routing_study.run_once(*args)
+    assert any("loaded" in line for line in logs)
+    for name in first:
+        np.testing.assert_array_equal(first[name], again[name])
+    logs.clear()
+    monkeypatch.setattr(store, "source_hash", lambda package_dir=None: "other code")
+    routing_study.run_once(*args)
+    assert any("recomputing" in line for line in logs) and not any("loaded" in l for l in logs)

@@ -36,6 +36,7 @@ randomness".
 Reference: Gardiner et al. (2026) §5.2, App. H.2, Fig. 5.
 """
 import dataclasses
+import hashlib
 import json
 import os
 import time
@@ -189,13 +190,34 @@ def evaluate(agent, params, study, seed):
 # Training runs (each saved when done: re-running a study resumes it run by run)
 # --------------------------------------------------------------------------------------------
 
+def run_key(study, config, seed, warm_start_params):
+    """Content key of one training run: its MAPPO configuration, environment, seed, warm start,
+    and the qpolicy version and source hash — a stored run is reused only under the same key."""
+    import qpolicy
+    from qpolicy.sweep.store import config_key, content_key, source_hash
+    warm = hashlib.sha256()
+    for name in sorted(warm_start_params or {}):
+        warm.update(name.encode())
+        warm.update(np.ascontiguousarray(warm_start_params[name]).tobytes())
+    identity = {"config": json.loads(json.dumps(dataclasses.asdict(config))),
+                "n_envs": study.n_envs, "arrival_rate": study.arrival_rate,
+                "service_rate": study.service_rate, "seed": seed,
+                "warm_start": warm.hexdigest() if warm_start_params else None}
+    return content_key(config_key("figure5_run", identity), qpolicy.__version__, source_hash())
+
+
 def run_once(study, kind, limit, updates, seed, warm_start, out, log, tag=""):
     """Train one run (or load it if finished); returns (final params, record)."""
     path = os.path.join(out, "runs", f"{kind}_limit{limit:g}_seed{seed}_u{updates}{tag}.npz")
     params0, lambda0 = warm_start if warm_start is not None else (None, 0.5)
     config = mappo_config(kind, limit, updates, lambda0)
-    if os.path.exists(path):
-        saved = load_checkpoint(path)
+    key = run_key(study, config, seed, params0)
+    saved = load_checkpoint(path) if os.path.exists(path) else None
+    if saved is not None and str(saved.get("key")) != key:
+        log(f"  {kind} limit {limit}: {path} was trained with another configuration, warm start "
+            f"or code: recomputing it")
+        saved = None
+    if saved is not None:
         log(f"  {kind} limit {limit}: loaded {path}")
         record = json.loads(saved["record"])
         agent = Agent(config, 2, 1, RoutingEnv.state_dim, 2)
@@ -217,7 +239,7 @@ def run_once(study, kind, limit, updates, seed, warm_start, out, log, tag=""):
               "final_batch_cost": float(run.history["cost"][-1])}
     record["final"] = evaluate(run.agent, run.params, study, seed)
     record["best"] = evaluate(run.agent, run.best_params, study, seed + 1)
-    save_checkpoint(path, params=run.params, best_params=run.best_params,
+    save_checkpoint(path, params=run.params, best_params=run.best_params, key=key,
                     record=json.dumps(record), history=dict(run.history))
     log(f"  {kind} limit {limit}: final Θ={record['final']['exact_throughput']:.4f} "
         f"W={record['final']['exact_wait']:.4f} (exact), {seconds:.0f} s, "
