@@ -55,13 +55,7 @@ def functional(name):
         return bf.from_collins_gisin(np.array([[0, -2, -1, 0], [-1, 1, 1, 1], [0, 1, 1, -1],
                                                [0, 1, -1, 0]]), 2)
     if name == "cglmp3":        # Collins, Gisin, Linden, Massar, Popescu 2002: local 2
-        G = np.zeros((3, 3, 2, 2))
-        for a, b in itertools.product(range(3), repeat=2):
-            G[a, b, 0, 0] += (a == b) - (a == (b - 1) % 3)
-            G[a, b, 1, 0] += (b == (a + 1) % 3) - (b == a)
-            G[a, b, 1, 1] += (a == b) - (a == (b - 1) % 3)
-            G[a, b, 0, 1] += (b == a) - (b == (a - 1) % 3)
-        return bf.from_probability(G)
+        return bf.cglmp3()
     if name == "chained3":      # Braunstein & Caves 1990, 3 settings: local 4
         F = np.zeros((4, 4))
         for k in range(3):

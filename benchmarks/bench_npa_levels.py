@@ -14,12 +14,12 @@ default solver settings, 1e-8 and up to 200 000 iterations, take minutes of CPU)
 and CPU (``time.process_time``) — on a shared machine the CPU time is the comparable one.
 """
 import argparse
-import itertools
 import time
 
 import numpy as np
 
 from qpolicy import games
+from qpolicy.bounds.functionals import cglmp3_coefficients
 from qpolicy.bounds.npa import npa_upper_bound
 
 I3322_QUANTUM = 0.2508753845
@@ -37,14 +37,8 @@ def i3322():
 
 
 def cglmp3():
-    """CGLMP d = 3 in the probability form of Collins et al. (2002): local 2, quantum 2.914854."""
-    V = np.zeros((3, 3, 2, 2))
-    for a, b in itertools.product(range(3), range(3)):
-        V[a, b, 0, 0] = (a == b) - (a == (b - 1) % 3)
-        V[a, b, 1, 0] = (b == (a + 1) % 3) - (b == a)
-        V[a, b, 1, 1] = (a == b) - (a == (b - 1) % 3)
-        V[a, b, 0, 1] = (b == a) - (b == (a - 1) % 3)
-    return games.NonlocalGame(4 * V, np.full((2, 2), 1 / 4), name="CGLMP3")
+    """CGLMP d = 3 as a game whose value is I_3: local 2, quantum 2.914854."""
+    return games.NonlocalGame(4 * cglmp3_coefficients(), np.full((2, 2), 1 / 4), name="CGLMP3")
 
 
 def row(name, game, level, literature, **options):

@@ -4,26 +4,14 @@ import pytest
 
 from qpolicy import games
 from qpolicy.bounds import deterministic_table, seesaw_lower_bound
-from qpolicy.bounds.functionals import (BellFunctional, from_collins_gisin, from_correlators,
-                                        from_game, from_probability, functional_bound)
+from qpolicy.bounds.functionals import (BellFunctional, cglmp3, from_collins_gisin,
+                                        from_correlators, from_game, from_probability,
+                                        functional_bound)
 from qpolicy.bounds.nonsignaling import collins_gisin_map
 
 CHSH_FC = np.array([[0, 0, 0], [0, 1, 1], [0, 1, -1]])          # Ket.jl / toqito "fc"
 #: I3322 (Collins & Gisin 2004) in CG notation: local bound 0, quantum 0.2508753845
 I3322_CG = np.array([[0, -2, -1, 0], [-1, 1, 1, 1], [0, 1, 1, -1], [0, 1, -1, 0]])
-
-
-def cglmp3():
-    """CGLMP for d = 3 (Collins, Gisin, Linden, Massar, Popescu 2002) in probability notation:
-    local bound 2, quantum maximum 1 + sqrt(11/3)."""
-    G = np.zeros((3, 3, 2, 2))
-    for a in range(3):
-        for b in range(3):
-            G[a, b, 0, 0] += (a == b) - (a == (b - 1) % 3)
-            G[a, b, 1, 0] += (b == (a + 1) % 3) - (b == a)
-            G[a, b, 1, 1] += (a == b) - (a == (b - 1) % 3)
-            G[a, b, 0, 1] += (b == a) - (b == (a - 1) % 3)
-    return from_probability(G)
 
 
 def random_behaviour(n_answers, n_questions, seed):

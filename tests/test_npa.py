@@ -13,6 +13,7 @@ import qpolicy as qp
 from qpolicy import games
 from qpolicy.bounds.npa import (dual_bound, in_npa, npa_relaxation, npa_upper_bound,
                                 predicted_size)
+from qpolicy.bounds.functionals import cglmp3_coefficients
 from qpolicy.bounds.results import SolverError
 from qpolicy.policies import pr_box
 
@@ -596,16 +597,8 @@ def test_dual_refinement_tightens_a_first_order_certificate_to_the_optimum():
 
 
 def cglmp3_game():
-    """CGLMP for d = 3 (Collins, Gisin, Linden, Massar, Popescu 2002), payoff
-    I_3 = P(A0=B0) + P(B0=A1+1) + P(A1=B1) + P(B1=A0) − P(A0=B0−1) − P(B0=A1) − P(A1=B1−1)
-    − P(B1=A0−1): local 2, quantum max 2.914854 (Acín et al. 2002)."""
-    V = np.zeros((3, 3, 2, 2))
-    for a, b in itertools.product(range(3), range(3)):
-        V[a, b, 0, 0] = (a == b) - (a == (b - 1) % 3)
-        V[a, b, 1, 0] = (b == (a + 1) % 3) - (b == a)
-        V[a, b, 1, 1] = (a == b) - (a == (b - 1) % 3)
-        V[a, b, 0, 1] = (b == a) - (b == (a - 1) % 3)
-    return games.NonlocalGame(4 * V, np.full((2, 2), 1 / 4), name="CGLMP3")
+    """CGLMP d = 3 as a game whose value is I_3 (uniform questions, payoff 4·G)."""
+    return games.NonlocalGame(4 * cglmp3_coefficients(), np.full((2, 2), 1 / 4), name="CGLMP3")
 
 
 def test_cglmp3_at_local_level_one_is_the_quantum_maximum():

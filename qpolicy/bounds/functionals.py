@@ -51,7 +51,7 @@ from qpolicy.games import NonlocalGame
 from qpolicy.validation import as_array
 
 __all__ = ["BellFunctional", "from_probability", "from_collins_gisin", "from_correlators",
-           "from_game", "functional_bound"]
+           "from_game", "functional_bound", "cglmp3_coefficients", "cglmp3"]
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,30 @@ def from_correlators(F, name=None):
     C = _reorder_columns(C, n_answers, n_questions)
     G = np.asarray(C.T @ F.ravel()).ravel().reshape(n_answers + n_questions)
     return from_probability(G, name=name)
+
+
+def cglmp3_coefficients():
+    r"""The CGLMP expression for d = 3 as coefficients ``G[a, b, x, y]`` of ``p(ab|xy)``:
+
+    :math:`I_3 = P(A_0{=}B_0) + P(B_0{=}A_1{+}1) + P(A_1{=}B_1) + P(B_1{=}A_0)
+    - P(A_0{=}B_0{-}1) - P(B_0{=}A_1) - P(A_1{=}B_1{-}1) - P(B_1{=}A_0{-}1)`
+    (arithmetic mod 3): local bound 2, quantum maximum :math:`1 + \sqrt{11/3} ≈ 2.914854`.
+
+    References: Collins, Gisin, Linden, Massar, Popescu, PRL 88, 040404 (2002); Acín, Durt,
+    Gisin, Latorre, PRA 65, 052325 (2002).
+    """
+    a, b = np.indices((3, 3))
+    G = np.zeros((3, 3, 2, 2))
+    G[:, :, 0, 0] = (a == b).astype(float) - (a == (b - 1) % 3)
+    G[:, :, 1, 0] = (b == (a + 1) % 3).astype(float) - (b == a)
+    G[:, :, 1, 1] = (a == b).astype(float) - (a == (b - 1) % 3)
+    G[:, :, 0, 1] = (b == a).astype(float) - (b == (a - 1) % 3)
+    return G
+
+
+def cglmp3():
+    """The CGLMP d = 3 functional (:func:`cglmp3_coefficients`) as a :class:`BellFunctional`."""
+    return from_probability(cglmp3_coefficients(), name="CGLMP3")
 
 
 def functional_bound(functional, kind, level=1, **options):
