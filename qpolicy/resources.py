@@ -92,7 +92,8 @@ from qpolicy.validation import as_array, as_generator, as_square_matrices, check
 __all__ = ["white_noise", "dephasing", "partially_entangled", "MeasurementFamily",
            "measurement_family", "detection_povms", "ResourceValue", "Threshold",
            "resource_value", "critical_visibility", "critical_efficiency",
-           "nonlocality_threshold", "VIOLATION_TOL"]
+           "nonlocality_threshold", "eberhard_strategy", "eberhard_threshold",
+           "lossy_game", "VIOLATION_TOL", "INTERVAL_PREC"]
 
 #: A value "beats the classical value" when it exceeds it by more than this (values are exact
 #: Born-rule evaluations, accurate to ~1e-14).
@@ -836,6 +837,194 @@ def critical_efficiency(game, state="default", dim=None, measurements="povm", no
                               "evaluations": evaluations, "dims": dims, "no_click": clicks,
                               "seesaw_misses": sum(m >= hi for m in misses),
                               "seconds": time.perf_counter() - started})
+
+
+# -- Eberhard: CHSH with detection loss, near η = 2/3 ----------------------------------------------
+
+#: Bits of the interval arithmetic that certifies Eberhard's violation (the violation at
+#: η = 2/3 + δ is ≈ 54δ³/8: 7e-12 at δ = 1e-4, far above 2^-200).
+INTERVAL_PREC = 200
+
+
+def _lossy_chsh_sum(ctx, eta, theta, alice, bob):
+    r""":math:`S = E_{00} + E_{01} + E_{10} - E_{11}` of CHSH with detection efficiency η (no-click
+    answered 0, i.e. +1) for :math:`\cos\theta|00\rangle + \sin\theta|11\rangle` and the
+    observables :math:`\cos a\,Z + \sin a\,X`, in the number context ``ctx`` (numpy, mpmath.mp
+    or mpmath.iv): :math:`E_{xy} = \eta^2(\cos a\cos b + \sin a\sin b\sin 2\theta)
+    + \eta(1-\eta)(\cos a + \cos b)\cos 2\theta + (1-\eta)^2`."""
+    c2, s2 = ctx.cos(2 * theta), ctx.sin(2 * theta)
+
+    def corr(a, b):
+        return (eta ** 2 * (ctx.cos(a) * ctx.cos(b) + ctx.sin(a) * ctx.sin(b) * s2)
+                + eta * (1 - eta) * (ctx.cos(a) + ctx.cos(b)) * c2 + (1 - eta) ** 2)
+    return (corr(alice[0], bob[0]) + corr(alice[0], bob[1]) + corr(alice[1], bob[0])
+            - corr(alice[1], bob[1]))
+
+
+def _planar_basis(a):
+    """Projective measurement of cos a Z + sin a X: answer 0 ↔ eigenvalue +1."""
+    A = np.array([[np.cos(a), np.sin(a)], [np.sin(a), -np.cos(a)]], dtype=complex)
+    return np.stack([(np.eye(2) + A) / 2, (np.eye(2) - A) / 2])
+
+
+def eberhard_strategy(efficiency):
+    r"""Eberhard's CHSH strategy for detection efficiency η just above 2/3, with its violation
+    proved in interval arithmetic.
+
+    State :math:`\cos\theta|00\rangle + \sin\theta|11\rangle`, observables
+    :math:`\cos a\,Z + \sin a\,X` (X–Z plane), a no-click answered 0.  With δ = η − 2/3 the
+    optimum behaves as θ = 9δ/2, Alice's angles :math:`(-9\sqrt2\,\delta^{3/2},
+    3\sqrt2\,\delta^{1/2})`, Bob's their negatives, violation :math:`S - 2 \approx 54\delta^3`
+    (our expansion, confirmed numerically); the five parameters start there and are refined
+    (Nelder–Mead on :math:`(S-2)/\delta^3` in the scaled variables θ/δ, a_0/δ^{3/2},
+    a_1/δ^{1/2}, evaluated with mpmath at 40 digits).  The game value
+    :math:`\tfrac12 + S/8` of the resulting floats is then evaluated in ``mpmath.iv`` interval
+    arithmetic (:data:`INTERVAL_PREC` bits): ``advantage`` is a rigorous enclosure of value − 3/4
+    — a positive lower end proves the violation (double precision cannot: it is ~1e-12).
+
+    ``efficiency``: η in (2/3, 1].  Returns a dict: ``theta``, ``alice``, ``bob`` (angles),
+    ``state``, ``povms`` (without loss), ``effective_povms`` (with loss, for
+    :func:`qpolicy.born`), ``advantage`` (floats ``(low, high)`` rounded outward),
+    ``certified`` (low > 0).
+
+    >>> s = eberhard_strategy(0.7)
+    >>> s["certified"], round(s["theta"], 3)
+    (True, 0.136)
+
+    Reference: P. H. Eberhard, PRA 47, R747 (1993).
+    """
+    from fractions import Fraction
+    from scipy.optimize import minimize
+    from mpmath import iv, mp
+    eta = _unit(efficiency, "efficiency", low_open=True)
+    if Fraction(eta) <= Fraction(2, 3):
+        raise ValueError(f"efficiency must exceed 2/3 (no CHSH violation at or below it), "
+                         f"got {eta!r}")
+    with mp.workdps(40):
+        d = mp.mpf(eta) - mp.mpf(2) / 3
+
+        def angles(z):
+            t, al, be = (mp.mpf(float(x)) for x in z)
+            return t * d, (al * d ** 1.5, be * d ** 0.5), (-al * d ** 1.5, -be * d ** 0.5)
+
+        def loss(z):
+            theta, alice, bob = angles(z)
+            return -float((_lossy_chsh_sum(mp, mp.mpf(eta), theta, alice, bob) - 2) / d ** 3)
+
+        start = np.array([4.5, -9 * math.sqrt(2), 3 * math.sqrt(2)])
+        res = minimize(loss, start, method="Nelder-Mead",
+                       options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 2000})
+        z = res.x if res.fun < loss(start) else start
+        theta, alice, bob = angles(z)
+        theta, alice, bob = float(theta), tuple(map(float, alice)), tuple(map(float, bob))
+    old = iv.prec
+    try:
+        iv.prec = INTERVAL_PREC
+        S = _lossy_chsh_sum(iv, iv.mpf(eta), iv.mpf(theta), [iv.mpf(a) for a in alice],
+                            [iv.mpf(b) for b in bob])
+        advantage = (S - 2) / 8                              # value − 3/4, value = 1/2 + S/8
+        low, high = mp.mpf(advantage.a), mp.mpf(advantage.b)
+    finally:
+        iv.prec = old
+    low_f = float(low) if float(low) <= low else float(np.nextafter(float(low), -np.inf))
+    high_f = float(high) if float(high) >= high else float(np.nextafter(float(high), np.inf))
+    povms = [np.stack([_planar_basis(a) for a in alice]), np.stack([_planar_basis(b) for b in bob])]
+    return {"theta": theta, "alice": alice, "bob": bob, "state": partially_entangled(theta),
+            "povms": povms, "effective_povms": [_detect(M, eta, 0) for M in povms],
+            "efficiency": eta, "advantage": (low_f, high_f), "certified": bool(low > 0)}
+
+
+def lossy_game(game, efficiency, no_click=0):
+    r"""The game played through detectors of efficiency η: payoff
+    :math:`V'(a|o) = \sum_{a'} \prod_k K_k(a'_k|a_k)\, V(a'|o)` with the loss channel
+    :math:`K(a'|a) = \eta\,\delta_{a'a} + (1-\eta)\,\delta_{a' a_0}` (a no-click answered
+    :math:`a_0`).  Any behaviour p has ``lossy_game(game, η).value(p) ==
+    game.value(loss_η(p))``, so the classical, quantum and non-signalling values of the lossy
+    game are those of the resource with efficiency η (local post-processing keeps each set).
+
+    >>> from qpolicy import games
+    >>> float(lossy_game(games.chsh(), 0.5).predicate[1, 1, 0, 0])    # (1,1) or both lost: win
+    0.5
+    """
+    game = _check_game(game)
+    n = game.n_players
+    etas = _efficiencies(efficiency, n)
+    clicks = _no_clicks(no_click, game.n_answers)
+    if "extra" in clicks:
+        raise ValueError("no_click must be an answer index here, not 'extra'")
+    V = np.asarray(game.predicate, dtype=float)
+    for k, (eta, a0, m) in enumerate(zip(etas, clicks, game.n_answers)):
+        K = eta * np.eye(m)                                   # K[a', a]
+        K[a0, :] += 1 - eta
+        V = np.moveaxis(np.tensordot(K, V, axes=([0], [k])), 0, k)
+    return NonlocalGame(V, game.question_dist, name=f"{game.name} (efficiency {etas})")
+
+
+def eberhard_threshold(margin=1e-4):
+    r"""CHSH's critical detection efficiency over all states and measurements, 2/3, bracketed
+    with both ends proved:
+
+    * **upper** :math:`\eta_{hi} \le 2/3 + \text{margin}`: Eberhard's explicit strategy
+      (:func:`eberhard_strategy`) beats 3/4 at :math:`\eta_{hi}`, proved in interval arithmetic;
+      for η > η_hi a detector of efficiency η simulates η_hi (drop clicks with probability
+      1 − η_hi/η), so the advantage persists;
+    * **lower** :math:`\eta_{lo}` = the largest float ≤ 2/3: the non-signalling value of
+      :func:`lossy_game` at η_lo, proved by the LP dual (outward rounded,
+      :func:`qpolicy.bounds.nonsignaling_value`), exceeds the classical value 3/4 by at most
+      ``details["advantage_bound_at_lower"]`` (≈1e-14, required ≤ :data:`VIOLATION_TOL`) — so
+      no no-signalling, hence no quantum, strategy (any state, dimension or POVMs) beats 3/4 by
+      more than that there, nor below (η_lo simulates every lower efficiency the same way).
+      Exactly: the no-signalling polytope's vertices (16 deterministic tables, 8 PR boxes) give
+      at most 3/4 at every η ≤ 2/3 (a PR box gives (6η² − 4η)/8 + 3/4), the Massar–Pironio bound
+      (m_A + m_B − 2)/(m_A m_B − 1) = 2/3 for two settings; the tests check it in fractions.
+
+    Returns a :class:`Threshold` (``kind="efficiency"``, ``value = upper``), ``strategy_upper``
+    the strategy dict, ``strategy_lower`` the non-signalling Bound;
+    ``details["proved"]`` says which ends are proved.
+
+    >>> th = eberhard_threshold()
+    >>> th.lower <= 2 / 3 < th.upper <= 2 / 3 + 1e-4, th.details["proved"]
+    (True, {'upper': True, 'lower': True})
+
+    References: P. H. Eberhard, PRA 47, R747 (1993); S. Massar, S. Pironio, PRA 68, 062109
+    (2003).
+    """
+    from fractions import Fraction
+    from qpolicy.bounds.nonsignaling import nonsignaling_value
+    margin = check_positive(margin, "margin")
+    if margin >= 1 / 3:
+        raise ValueError(f"margin must be below 1/3, got {margin}")
+    started = time.perf_counter()
+    two_thirds = Fraction(2, 3)
+    hi_exact = two_thirds + Fraction(margin)
+    eta_hi = float(hi_exact)
+    if Fraction(eta_hi) > hi_exact:
+        eta_hi = float(np.nextafter(eta_hi, 0.0))
+    eta_lo = float(two_thirds)
+    if Fraction(eta_lo) > two_thirds:
+        eta_lo = float(np.nextafter(eta_lo, 0.0))
+    game = _chsh()
+    strategy = eberhard_strategy(eta_hi)
+    classical = classical_value(game)
+    ns = nonsignaling_value(lossy_game(game, eta_lo))
+    classical_low = float(classical.details.get("lower_bound", classical.value))
+    excess = max(0.0, ns.value - classical_low)
+    lower_proved = excess <= VIOLATION_TOL
+    return Threshold(value=eta_hi, lower=eta_lo if lower_proved else 0.0, upper=eta_hi,
+                     kind="efficiency", method="interval arithmetic / non-signalling LP",
+                     strategy_upper=strategy, strategy_lower=ns,
+                     details={"proved": {"upper": strategy["certified"],
+                                         "lower": bool(lower_proved)},
+                              "advantage_at_upper": strategy["advantage"],
+                              "nonsignaling_value_at_lower": ns.value,
+                              "advantage_bound_at_lower": excess,
+                              "classical": classical.value,
+                              "seconds": time.perf_counter() - started})
+
+
+def _chsh():
+    from qpolicy.games import chsh
+    return chsh()
 
 
 def nonlocality_threshold(p, noise=None, method="auto", solver=None, **solver_options):
