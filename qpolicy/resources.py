@@ -1040,14 +1040,18 @@ def nonlocality_threshold(p, noise=None, method="auto", solver=None, **solver_op
     is the certified ``upper`` end (above it the table is provably non-local).
 
     ``method``: "compact" — the compact local-polytope LP of :mod:`qpolicy.bounds.classical`
-    (default solver Clarabel); "columns" — the same LP over convex combinations of deterministic
-    tables, generated as needed (start: the constant strategies, whose mixture is the uniform
-    table, so uniform noise only; pricing: exact enumeration of the best deterministic table
-    for the dual B); the local model is then an explicit mixture of
-    deterministic strategies (scipy's HiGHS, whose duals give B).  Measured: 3 s on a Tetra
-    table (54 rounds), not converged after 15 min on a Cube table (loaded machine).  "auto":
-    compact up to :data:`qpolicy.bounds.membership.COMPACT_LP_LIMIT` variables (Tetra), above
-    that a ValueError (choose "columns" knowingly).
+    (responder-last parameterization, default solver Clarabel through cvxpy); "sparse" — the
+    same LP handed to HiGHS (interior point with crossover, tight tolerances) as one scipy
+    sparse matrix, no modelling layer: the Cube's 157 464 variables and 1.3·10^6 non-zeros
+    solve in ~90 s (benchmarks/RESULTS.md; the dual simplex had not finished after 5 min);
+    "columns" — the same LP over convex combinations of deterministic tables, generated as
+    needed (start: the constant strategies, whose mixture is the uniform table; pricing: exact
+    enumeration of the best deterministic table for the dual B; scipy's HiGHS), measured 3 s on
+    a Tetra table but not converged after 15 min on a Cube table.  "auto": compact up to
+    :data:`qpolicy.bounds.membership.COMPACT_LP_LIMIT` variables (Tetra), sparse above (up to
+    :data:`qpolicy.bounds.classical.MAX_LP_VARIABLES`, refused before building beyond).
+    Whatever the method, ``upper`` is certified by exact enumeration of the dual B's local
+    bound and ``strategy_lower`` is the LP's local model.
 
     >>> import qpolicy as qp
     >>> from qpolicy import games
@@ -1066,19 +1070,19 @@ def nonlocality_threshold(p, noise=None, method="auto", solver=None, **solver_op
             raise ValueError(f"noise must have the shape of p {p.shape}, got {u.shape}")
     if method == "auto":
         size = local_polytope_size(n_answers, n_questions)
-        if size > COMPACT_LP_LIMIT:
-            raise ValueError(f"p is too large for the compact LP ({size} variables > "
-                             f"{COMPACT_LP_LIMIT}); pass method='columns' explicitly (it had "
-                             f"not converged after 15 min on a Cube table)")
-        method = "compact"
-    if method not in ("compact", "columns"):
-        raise ValueError(f"method must be 'auto', 'compact' or 'columns', got {method!r}")
+        method = "compact" if size <= COMPACT_LP_LIMIT else "sparse"
+    if method not in ("compact", "sparse", "columns"):
+        raise ValueError(f"method must be 'auto', 'compact', 'sparse' or 'columns', got "
+                         f"{method!r}")
     if method == "columns" and noise is not None:
         raise ValueError("noise must be None (uniform) for method='columns'")
     started = time.perf_counter()
     if method == "compact":
         value, B, local_model, solver, status, extra = _robustness_compact(p, u, solver,
                                                                            solver_options)
+    elif method == "sparse":
+        value, B, local_model, solver, status, extra = _robustness_sparse(p, u, solver,
+                                                                          solver_options)
     else:
         value, B, local_model, solver, status, extra = _robustness_columns(p, u, solver,
                                                                            solver_options)
@@ -1114,6 +1118,44 @@ def _robustness_compact(p, u, solver, solver_options):
     local_model = form.unpermute((A @ r.value).reshape(shape))
     B = form.unpermute(np.asarray(mixing.dual_value).reshape(shape))
     return value, B, local_model, solver, status, {}
+
+
+#: HiGHS tolerances of the sparse robustness LP (the certificate does not rely on them: the
+#: dual B's local bound is recomputed by exact enumeration).
+SPARSE_LP_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10,
+                     "ipm_optimality_tolerance": 1e-12}
+
+
+def _robustness_sparse(p, u, solver, solver_options):
+    """The compact LP (variables ``[r, v]``: ``A r − v (p − u) = u``, ``E r = f``, ``r ≥ 0``,
+    ``v ≤ 1``) as one sparse matrix for scipy's HiGHS interior point."""
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+    from qpolicy.bounds.classical import _local_equalities
+    from qpolicy.bounds.results import SolverError
+    if solver not in (None, "HIGHS"):
+        raise ValueError(f"solver must be None or 'HIGHS' for method='sparse', got {solver!r}")
+    n = p.ndim // 2
+    A, form = local_polytope_map(p.shape[:n], p.shape[n:])      # refuses too large LPs first
+    E, f = _local_equalities(form)
+    target_p, target_u = form.permute(p).ravel(), form.permute(u).ravel()
+    N = A.shape[1]
+    A_eq = sp.vstack([sp.hstack([A, sp.csr_matrix(-(target_p - target_u)[:, None])]),
+                      sp.hstack([E, sp.csr_matrix((E.shape[0], 1))])], format="csc")
+    cost = np.zeros(N + 1)
+    cost[-1] = -1.0
+    res = linprog(cost, A_eq=A_eq, b_eq=np.concatenate([target_u, f]),
+                  bounds=[(0, None)] * N + [(None, 1)], method="highs-ipm",
+                  options={**SPARSE_LP_OPTIONS, **(solver_options or {})})
+    if res.status != 0:
+        raise SolverError(f"HiGHS did not solve the white-noise robustness LP: {res.message}",
+                          res.status)
+    shape = form.n_answers + form.n_questions
+    r = np.maximum(res.x[:N], 0.0)
+    local_model = form.unpermute((A @ r).reshape(shape))
+    B = form.unpermute(np.asarray(res.eqlin.marginals[:A.shape[0]]).reshape(shape))
+    return float(res.x[-1]), B, local_model, "HIGHS", "optimal", {"n_variables": N + 1,
+                                                                  "nonzeros": int(A_eq.nnz)}
 
 
 #: Most LPs of the column-generation method before it gives up (SolverError).

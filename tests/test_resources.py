@@ -202,6 +202,20 @@ def test_column_generation_agrees_with_the_compact_lp():
     assert abs(nonlocality_threshold(pr_box(), method="columns").value - 0.5) < 1e-6
 
 
+def test_sparse_highs_lp_agrees_with_the_compact_lp_on_a_tetra_table():
+    r = resource_value(games.tetra(), dim=3, seed=0, upper=None, restarts=1)
+    p = qp.born(r.strategy["state"], r.strategy["effective_povms"], atol=1e-7)
+    compact, sparse = (nonlocality_threshold(p, method=m) for m in ("compact", "sparse"))
+    assert abs(compact.value - sparse.value) < 1e-6
+    # the sparse LP's own ends: its Bell inequality (local bound by enumeration) and its local
+    # model (an explicit mixture, checked against the noisy table) meet
+    v = sparse.value
+    assert abs(sparse.details["certified_nonlocal_above"] - v) < 1e-9
+    assert np.abs(sparse.strategy_lower - (v * p + (1 - v) / 9)).max() < 1e-9
+    assert in_local_polytope((v - 1e-3) * p + (1 - v + 1e-3) / 9)          # second method
+    assert not in_local_polytope((v + 1e-3) * p + (1 - v - 1e-3) / 9)
+
+
 def test_pr_box_tolerates_half_white_noise_and_local_tables_all_of_it():
     assert abs(nonlocality_threshold(pr_box()).value - 0.5) < 1e-6
     assert nonlocality_threshold(np.full((2, 2, 2, 2), 0.25)).value == pytest.approx(1.0)
@@ -227,6 +241,18 @@ def test_tetra_table_threshold_by_both_lps():
     compact, columns = (nonlocality_threshold(p, method=m) for m in ("compact", "columns"))
     assert abs(compact.value - columns.value) < 1e-6
     assert abs(compact.details["certified_nonlocal_above"] - compact.value) < 1e-6
+
+
+@pytest.mark.slow
+def test_cube_table_threshold_by_the_sparse_lp():
+    # ~90 s: 157 464 LP variables; "auto" picks the sparse HiGHS LP above COMPACT_LP_LIMIT
+    r = resource_value(games.cube(), dim=3, seed=0, upper=None)
+    p = qp.born(r.strategy["state"], r.strategy["effective_povms"], atol=1e-7)
+    th = nonlocality_threshold(p)
+    assert th.details["lp_method"] == "sparse"
+    assert abs(th.details["certified_nonlocal_above"] - th.value) < 1e-8
+    assert np.abs(th.strategy_lower - (th.value * p + (1 - th.value) / 9)).max() < 1e-8
+    assert 0.75 < th.value < 0.8
 
 
 @pytest.mark.slow
@@ -309,5 +335,7 @@ def test_bad_input_names_the_argument():
         resource_value(game, upper="lp")
     with pytest.raises(ValueError, match="method"):
         nonlocality_threshold(pr_box(), method="simplex")
+    with pytest.raises(ValueError, match="solver"):
+        nonlocality_threshold(pr_box(), method="sparse", solver="SCS")
     with pytest.raises(ValueError, match="noise"):
         nonlocality_threshold(pr_box(), noise=np.full((2, 2, 2, 2), 0.25), method="columns")
