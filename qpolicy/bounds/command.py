@@ -7,6 +7,7 @@ Examples::
     qpolicy bounds rendezvous --edges "0-1,1-2,2-3,3-0"
     qpolicy bounds my_game.npz            # a game written by NonlocalGame.save
     qpolicy bounds chsh --json            # one JSON object (schema below)
+    qpolicy bounds chsh --visibility 0.9  # also the value with a white-noised entangled state
 
 **What is printed is what is proved.**  Each row shows one number and says what it proves
 (``proves`` column / key):
@@ -18,7 +19,15 @@ Examples::
   solver's dual matrix, not its primal value) and non-signaling (the LP dual, outward-rounded),
   printed rounded *up*;
 * ``classical upper`` — the local-polytope LP (``--lp-check``): a proved upper bound on the
-  classical value, a cross-check of the enumeration.
+  classical value, a cross-check of the enumeration;
+* ``resource lower`` / ``resource upper`` (``--visibility V`` and/or ``--efficiency E``) — the
+  value with a realistic resource (:func:`qpolicy.resources.resource_value`): the default
+  entangled state (maximally entangled pair / GHZ state of the see-saw dimension, ``--seesaw-dim``
+  or the largest answer count) under white noise of visibility V, detectors of efficiency E (a
+  no-click answered 0): the see-saw value of an explicit state and POVMs (lower), and the proved
+  bound classical + P(≥2 clicks)·w·(NPA − classical) with NPA at the first ``--level`` (upper).
+  These bound the *resource's* value, not the quantum value, so they stay out of the summary's
+  quantum bracket and get a summary line of their own.
 
 The solver's own (primal) number is shown as ``solver value`` (text) / ``raw_value`` (JSON), a
 detail.  The summary brackets the quantum value by the best proved lower and upper bounds; if
@@ -34,7 +43,8 @@ one-line error.  Solver banners and inaccuracy warnings are not printed (statuse
 ``seconds``, ``error``} (``value`` the proved number, exact float, not rounded for printing;
 ``raw_value`` the solver's primal or None; ``error`` None or the failure message, then
 ``value`` None); ``summary`` {``lower``, ``lower_from``, ``upper``, ``upper_from``, ``gap``,
-``classical``, ``consistent``} (None where not computed); ``exit_code``.
+``classical``, ``consistent``, ``resource_lower``, ``resource_upper``} (None where not
+computed); ``exit_code``.
 """
 import decimal
 import importlib
@@ -67,6 +77,12 @@ def add_arguments(parser):
     parser.add_argument("--solver", default=None,
                         help="cvxpy solver for every LP and SDP row (default: each function's "
                              "own choice with fallback; HiGHS first for the LPs)")
+    parser.add_argument("--visibility", type=float, default=None, metavar="V",
+                        help="also bound the value with the default entangled state under white "
+                             "noise of visibility V in [0, 1] (see-saw lower, proved upper)")
+    parser.add_argument("--efficiency", type=float, default=None, metavar="E",
+                        help="detection efficiency in (0, 1] of that resource (a no-click "
+                             "answered 0; default 1)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object (keys documented in "
                              "qpolicy.bounds.command.JSON_SCHEMA) instead of the table")
@@ -139,7 +155,8 @@ JSON_SCHEMA = {
     "summary": {"lower": (float, type(None)), "lower_from": (str, type(None)),
                 "upper": (float, type(None)), "upper_from": (str, type(None)),
                 "gap": (float, type(None)), "classical": (float, type(None)),
-                "consistent": (bool, type(None))},
+                "consistent": (bool, type(None)), "resource_lower": (float, type(None)),
+                "resource_upper": (float, type(None))},
     "exit_code": int,
 }
 
@@ -163,7 +180,52 @@ def _rows(game, args):
                      lambda level=level: npa(game, level=_level(level), solver=solver)))
     rows.append(("non-signaling", "nonsignaling", "upper",
                  lambda: nonsignaling_value(game, solver=solver)))
+    if args.visibility is not None or args.efficiency is not None:
+        rows += _resource_rows(game, args)
     return rows
+
+
+def check_resource_args(args):
+    """``--visibility`` in [0, 1] and ``--efficiency`` in (0, 1], or a ValueError naming them."""
+    v, eta = args.visibility, args.efficiency
+    if v is not None and not 0.0 <= v <= 1.0:          # also refuses nan
+        raise ValueError(f"--visibility must lie in [0, 1], got {v}")
+    if eta is not None and not 0.0 < eta <= 1.0:
+        raise ValueError(f"--efficiency must lie in (0, 1], got {eta}")
+
+
+def _resource_rows(game, args):
+    """The two rows of ``--visibility`` / ``--efficiency``: one resource_value run, two bounds."""
+    from qpolicy.bounds.results import Bound
+    v = 1.0 if args.visibility is None else args.visibility
+    eta = 1.0 if args.efficiency is None else args.efficiency
+    level = _level(args.level[0])
+    cache = {}
+
+    def result():
+        if "value" not in cache:
+            from qpolicy.resources import resource_value, white_noise
+            from qpolicy.quantum import default_entangled_state
+            dim = args.seesaw_dim or max(game.n_answers)
+            state = white_noise(default_entangled_state(game.n_players, dim), v)
+            cache["value"] = resource_value(game, state=state, efficiency=eta,
+                                            restarts=args.restarts, seed=args.seed,
+                                            npa_level=level)
+        return cache["value"]
+
+    def bound(which):
+        r = result()
+        value = r.value if which == "lower" else r.upper
+        if value is None:
+            raise ValueError("no relaxation bounds this resource")
+        return Bound(value=value, kind="resource", solver="see-saw" if which == "lower"
+                     else "NPA dual", status="explicit" if which == "lower" else "proved", seconds=r.details["seconds"] if which == "lower" else 0.0,
+                     strategy=r.strategy if which == "lower" else None, details=r.details)
+
+    what = f"v={v:g} eta={eta:g}"
+    return [(f"resource {what} see-saw", "resource", "resource lower", lambda: bound("lower")),
+            (f"resource {what} NPA {level}", "resource", "resource upper",
+             lambda: bound("upper"))]
 
 
 def proved_value(bound, proves):
@@ -184,7 +246,7 @@ def proved_value(bound, proves):
 
 def _rounded(value, proves):
     """``value`` to 8 decimals, rounded outward: down for lower bounds, up for upper ones."""
-    mode = decimal.ROUND_FLOOR if proves == "lower" else decimal.ROUND_CEILING
+    mode = decimal.ROUND_FLOOR if proves.endswith("lower") else decimal.ROUND_CEILING
     return str(decimal.Decimal(value).quantize(decimal.Decimal("1e-8"), rounding=mode))
 
 
@@ -223,7 +285,8 @@ def summarize(rows):
     classical = next((row["value"] for row in done if row["label"] == "classical (enumeration)"),
                      None)
     summary = {"lower": None, "lower_from": None, "upper": None, "upper_from": None,
-               "gap": None, "classical": classical, "consistent": None}
+               "gap": None, "classical": classical, "consistent": None,
+               "resource_lower": None, "resource_upper": None}
     if lower:
         summary["lower"], summary["lower_from"] = max(lower)
     if upper:
@@ -231,11 +294,15 @@ def summarize(rows):
     if lower and upper:
         summary["consistent"] = summary["lower"] <= summary["upper"]
         summary["gap"] = summary["upper"] - summary["lower"]
+    for row in done:
+        if row["proves"] in ("resource lower", "resource upper"):
+            summary[row["proves"].replace(" ", "_")] = row["value"]
     return summary
 
 
 def run(args):
     try:
+        check_resource_args(args)
         game = load_game(args.game, args.edges)
     except (ValueError, TypeError, OSError) as exc:
         if args.json:
@@ -274,14 +341,23 @@ def run(args):
             print(f"{label:<36} {_rounded(row['value'], row['proves']):>12}  "
                   f"{row['solver']:<10} {row['status'] or '':<10} {row['seconds']:>8.3f}  "
                   f"{note}", flush=True)
-    print(_summary_line(summarize(rows)))
+    summary = summarize(rows)
+    print(_summary_line(summary))
+    if summary["resource_lower"] is not None:
+        upper = summary["resource_upper"]
+        print(f"resource: {_rounded(summary['resource_lower'], 'lower')} (explicit strategy) <= "
+              f"value with the resource <= "
+              f"{'?' if upper is None else _rounded(upper, 'upper') + ' (proved)'}; classical "
+              f"{summary['classical']}")
     return 1 if failed else 0
 
 
 #: What each row's number proves, as printed.
 PROVES_TEXT = {"lower": "quantum value >= (explicit strategy)",
                "upper": "quantum value <= (dual certificate)",
-               "classical upper": "classical value <= (LP dual)"}
+               "classical upper": "classical value <= (LP dual)",
+               "resource lower": "value with the resource >= (explicit strategy)",
+               "resource upper": "value with the resource <= (NPA dual, noise weight)"}
 
 #: What the solver column says for bounds computed without a cvxpy solver (``solver`` None).
 NO_SOLVER_LABELS = {"classical": "enumeration", "seesaw": "see-saw"}
