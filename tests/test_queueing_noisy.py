@@ -2,6 +2,7 @@
 the noisy entangled frontier (explicit strategies re-evaluated, proved bounds) and the visibility
 below which entanglement stops helping; a MAPPO run with a noisy state never beats the bound."""
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -103,3 +104,98 @@ def test_mappo_with_a_noisy_state_never_beats_the_proved_noisy_bound():
     p, _, wait = exact_performance(run.agent, run.params, lam, mu)
     _, _, lower_any, _ = theory.entangled_noisy([p], v, lam, mu)
     assert wait >= theory.base_wait(lam, mu) + lower_any[0] - 1e-3
+
+
+# -- the lower end 1/√2 holds for ANY measurements on ρ_v (routing_critical_visibility) ----------
+_PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
+_R = np.diag([1.0, -1.0, 1.0])              # <Φ+| σ_i ⊗ σ_j |Φ+> = R_ij
+
+
+def _two_outcome(alpha, a):
+    """Effects ((1 ± α) 𝟙 ± a·σ)/2 of the observable α𝟙 + a·σ (a POVM iff |α| + |a| ≤ 1)."""
+    A = alpha * np.eye(2) + np.einsum("i,ijk->jk", a, _PAULI)
+    return np.stack([(np.eye(2) + A) / 2, (np.eye(2) - A) / 2])[None]
+
+
+def test_any_two_outcome_povm_pair_on_the_werner_state_correlates_as_in_the_proof():
+    # the decomposition the lower end rests on: <A ⊗ B>_{ρ_v} = αβ + v aᵀ R b
+    rng = np.random.default_rng(3)
+    for v in (0.3, 2 ** -0.5, 0.95):
+        for _ in range(4):
+            (alpha, beta), t = rng.uniform(-1, 1, 2), rng.uniform(0, 1, 2)
+            a, b = rng.normal(size=(2, 3))
+            a *= (1 - abs(alpha)) * t[0] / np.linalg.norm(a)
+            b *= (1 - abs(beta)) * t[1] / np.linalg.norm(b)
+            table = qp.born(white_noise(qp.bell_state(), v),
+                            [_two_outcome(alpha, a), _two_outcome(beta, b)])
+            corr = table[0, 0, 0, 0] + table[1, 1, 0, 0] - table[0, 1, 0, 0] - table[1, 0, 0, 0]
+            assert abs(corr - (alpha * beta + v * a @ _R @ b)) < 1e-14
+
+
+def _binned_lagrangian_forms(bins, lam):
+    """Q_b[i, j] = Φ(m_i)ᵀ (C − ν e_0e_0ᵀ) Φ(m_j) / k² on k equiprobable bins, for a few ν."""
+    C, Ec = theory._cost_matrix(lam, 1.0)
+    m = theory.bin_means(bins)
+    Phi = np.stack([np.ones(bins), m])
+    return [Phi.T @ (C - nu * np.diag([1.0, 0.0])) @ Phi / bins ** 2
+            for nu in Ec * np.linspace(0.3, 2.5, 12)]
+
+
+def _classical_min(Qb):
+    """min over ±1 vectors g, h of gᵀ Q_b h, by enumeration of g (h its best response)."""
+    G = np.array(list(itertools.product((-1, 1), repeat=Qb.shape[0])))
+    return float(-np.abs(G @ Qb).sum(axis=1).max())
+
+
+def _noisy_seesaw_min(Qb, v, rng, starts=8):
+    """Alternating exact best responses over ALL two-outcome qubit POVMs on ρ_v (Bloch vectors
+    in 3-D, deterministic parts allowed): correlation αβ + v aᵀRb, min of the bilinear form."""
+    k, best = Qb.shape[0], np.inf
+
+    def respond(Qm, beta, b, Rm):
+        z0, zp = Qm @ beta, v * Qm @ (b @ Rm)
+        norm = np.linalg.norm(zp, axis=1)
+        det = np.abs(z0) >= norm
+        return (np.where(det, -np.sign(z0), 0.0),
+                np.where(det[:, None], 0.0, -zp / np.maximum(norm, 1e-300)[:, None]))
+
+    for _ in range(starts):
+        beta, b = rng.uniform(-0.5, 0.5, k), rng.normal(size=(k, 3))
+        b *= ((1 - np.abs(beta)) / np.linalg.norm(b, axis=1))[:, None]
+        previous = np.inf
+        for _ in range(2000):
+            alpha, a = respond(Qb, beta, b, _R)
+            beta, b = respond(Qb.T, alpha, a, _R)
+            value = alpha @ Qb @ beta + v * np.sum(Qb * (a @ _R @ b.T))
+            if previous - value < 1e-15:
+                break
+            previous = value
+        best = min(best, value)
+    return best
+
+
+def test_below_one_over_root_two_no_measurement_beats_shared_randomness_binned():
+    # 10 bins: the best of alternating best responses over all qubit POVMs (3-D, mixed with
+    # deterministic answers) on ρ_v never goes below the enumerated shared-randomness optimum
+    # at v = 1/√2 (the proved lower end), while at v = 0.95 it does (the check has teeth)
+    rng = np.random.default_rng(0)
+    forms = _binned_lagrangian_forms(10, 0.8)
+    at_low = min(_noisy_seesaw_min(Qb, 2 ** -0.5, rng) - _classical_min(Qb) for Qb in forms)
+    assert at_low >= -1e-12
+    at_high = min(_noisy_seesaw_min(Qb, 0.95, rng) - _classical_min(Qb) for Qb in forms)
+    assert at_high < -1e-3
+
+
+def test_planar_correlations_scaled_by_one_over_root_two_are_local():
+    # Krivine's K_G(2) = √2, the other half of the lower end: for planar unit vectors the
+    # correlations <u_i, w_j>/√2 (uniform marginals) have a local model — checked by the LP on
+    # random 5 × 5 configurations; the CHSH configuration is exactly on the boundary
+    from qpolicy.resources import nonlocality_threshold
+    rng = np.random.default_rng(1)
+    for phis in [rng.uniform(0, np.pi, (2, 5)) for _ in range(3)] + \
+            [np.array([[0, np.pi / 2, 0, 0, 0], [np.pi / 4, -np.pi / 4, 0, 0, 0]])]:
+        corr = np.cos(phis[0][:, None] - phis[1][None, :]) / np.sqrt(2)
+        p = np.empty((2, 2, 5, 5))
+        for a, b in itertools.product((0, 1), repeat=2):
+            p[a, b] = (1 + (-1) ** (a + b) * corr) / 4
+        assert nonlocality_threshold(p).value >= 1 - 1e-6          # local: tolerates all noise

@@ -1078,18 +1078,41 @@ def routing_critical_visibility(arrival_rate=0.8, service_rate=1.0, points=24):
     .. math:: v^* = \min_ν\, b(ν)/a(ν),
 
     one number for all p.  Returns ``(estimate, upper, lower, nu)``: ``estimate`` the minimum
-    over ν (a grid of ``points`` multipliers, refined by Brent's method), ``upper`` **proved**
-    (for every v > upper the explicit noisy strategy at ν beats the certified shared-randomness
-    bound, so entanglement helps), ``lower`` = 1/√2, **proved** for real (planar) measurements
-    of any kind on ρ_v (balanced policies: only the correlation E[g_1g_2|x] matters): by
-    Grothendieck's inequality in dimension 2 (K_G(2) = √2, Krivine 1979) the correlations
-    ⟨u_i, w_j⟩/√2 of planar unit vectors on any finite set of job-size bins are a mixture of
-    ±1 products, so v⟨u, w⟩ with v ≤ 1/√2 has a local model (router 1 keeping its local-model
-    answer with probability v√2, else a fair coin), and so has a per-input mixture with
-    deterministic answers (cross terms vanish: the local-model answers are unbiased); the
-    continuous problem is the limit of the binned ones.  Between
-    ``lower`` and ``estimate`` the question is open for strategies outside the class of
-    :func:`entangled_noisy`.
+    over ν (a grid of ``points`` multipliers, refined by Brent's method) — where the noisy planar
+    class starts to help; ``upper`` **proved** (for every v > upper the explicit noisy strategy
+    at ν beats the certified shared-randomness bound, so entanglement helps); ``lower`` = 1/√2,
+    **proved for every measurement on ρ_v** (any POVMs, shared randomness free):
+
+    1. *Two outcomes.*  A router's action is binary, so its measurement is a two-outcome POVM,
+       observable α𝟙 + a·σ with |α| + ‖a‖ ≤ 1, and on ρ_v = vΦ⁺ + (1 − v)𝟙/4 the correlation is
+       E[g_1g_2|x] = α(x_1)β(x_2) + v a(x_1)ᵀR b(x_2), R = diag(1, −1, 1) (with the balancing
+       coin only this correlation matters).
+    2. *A plane suffices.*  The Lagrangian is E[q(x_1, x_2)(αβ + v aᵀRb)] with
+       q = Φ(x_1)ᵀQΦ(x_2); for fixed router 2 it is minimized pointwise by α = ±1 or a unit
+       vector a(x_1) in the span of R·E[bΦᵀ] — a plane P (two columns).  Replacing router 1 by
+       this best response, then router 2 by its best response (in Rᵀ·span E[aΦᵀ] ⊂ RᵀP), never
+       raises the Lagrangian, and leaves both Bloch fields in one plane: the minimum over all
+       measurements is a minimum over per-size mixtures of deterministic answers and planar
+       measurements.
+    3. *Local model.*  By Grothendieck's inequality in dimension 2 (K_G(2) = √2, Krivine 1979)
+       the correlations ⟨â_i, b̂_j⟩/√2 of planar unit vectors on any finite set of job sizes are
+       a mixture of ±1 products (zero marginals after a shared sign flip), so v⟨â, b̂⟩ with
+       v ≤ 1/√2 has a local model (router 1 keeping its model answer with probability v√2, else
+       a fair coin); a router measuring with probability ‖a‖ and otherwise answering with mean
+       α/(1 − ‖a‖) reproduces αβ + v aᵀb (cross terms vanish: the model answers are unbiased).
+       So at v ≤ 1/√2 every strategy's Lagrangian is at least the shared one, at every ν, and
+       the frontiers coincide; the continuous problem is the limit of the binned ones.
+
+    This does **not** say ρ_v is local for v ≤ 1/√2 (three-dimensional measurements are
+    non-local down to 1/K_G(3) ≈ 0.69); it uses that routing depends on two moments only.
+    Between ``lower`` and ``upper`` the question is **undecided**: the search outside the
+    planar class (per-size deterministic/measured hybrids, ``analysis/resources.py``) found no
+    strategy helping below ``estimate``, and a Cauchy–Schwarz certificate like
+    :func:`_entangled_certificate` cannot close the gap — it bounds the ellipsoidal relaxation
+    α² + ‖a‖² ≤ 1 of the two-outcome constraint, whose see-saw already beats shared randomness
+    by ~0.03 at v = 0.72 (λ = 0.8, measured), and at the crossing the optimum is a classical
+    strategy inside the noisy class, so a floating-point certificate could only prove
+    "advantage ≤ ε" there.
 
     Example:
         >>> estimate, upper, lower, _ = routing_critical_visibility(0.8, 1.0, points=8)
