@@ -72,7 +72,8 @@ def _ns_vertices():
     for alpha, beta, gamma in itertools.product((0, 1), repeat=3):
         p = {}
         for a, b, x, y in itertools.product((0, 1), repeat=4):
-            p[a, b, x, y] = Fraction(1, 2) * ((a ^ b) == ((x & y) ^ (alpha & x) ^ (beta & y) ^ gamma))
+            wins = (a ^ b) == ((x & y) ^ (alpha & x) ^ (beta & y) ^ gamma)
+            p[a, b, x, y] = Fraction(int(wins), 2)
         out.append(p)
     return out
 

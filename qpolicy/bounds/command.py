@@ -215,12 +215,14 @@ def _resource_rows(game, args):
 
     def bound(which):
         r = result()
-        value = r.value if which == "lower" else r.upper
-        if value is None:
+        if which == "lower":
+            return Bound(value=r.value, kind="resource", solver="see-saw", status="explicit",
+                         strategy=r.strategy, seconds=r.details["seconds"], details=r.details,
+                         lower=r.value)
+        if r.upper is None:
             raise ValueError("no relaxation bounds this resource")
-        return Bound(value=value, kind="resource", solver="see-saw" if which == "lower"
-                     else "NPA dual", status="explicit" if which == "lower" else "proved", seconds=r.details["seconds"] if which == "lower" else 0.0,
-                     strategy=r.strategy if which == "lower" else None, details=r.details)
+        return Bound(value=r.upper, kind="resource", solver="NPA dual", status="proved",
+                     details=r.details, upper=r.upper)
 
     what = f"v={v:g} eta={eta:g}"
     return [(f"resource {what} see-saw", "resource", "resource lower", lambda: bound("lower")),
