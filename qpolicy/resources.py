@@ -96,7 +96,7 @@ __all__ = ["white_noise", "dephasing", "partially_entangled", "MeasurementFamily
            "measurement_family", "detection_povms", "ResourceValue", "Threshold",
            "resource_value", "critical_visibility", "critical_efficiency",
            "nonlocality_threshold", "eberhard_strategy", "eberhard_threshold",
-           "lossy_game", "VIOLATION_TOL", "INTERVAL_PREC"]
+           "lossy_game", "nonsignaling_efficiency", "VIOLATION_TOL", "INTERVAL_PREC"]
 
 #: A value "beats the classical value" when it exceeds it by more than this (values are exact
 #: Born-rule evaluations, accurate to ~1e-14).
@@ -964,6 +964,51 @@ def lossy_game(game, efficiency, no_click=0):
         K[a0, :] += 1 - eta
         V = np.moveaxis(np.tensordot(K, V, axes=([0], [k])), 0, k)
     return NonlocalGame(V, game.question_dist, name=f"{game.name} (efficiency {etas})")
+
+
+def nonsignaling_efficiency(game, no_click=0, tol=1e-4):
+    r"""A **proved** lower end for every detection-efficiency threshold of ``game``: the largest
+    η (to ``tol``) at which even no-signalling strategies, through detectors of efficiency η
+    (the same for every player, a no-click answered ``no_click``), do not beat the classical
+    value by more than :data:`VIOLATION_TOL`.
+
+    Bisection on the non-signalling value of :func:`lossy_game` (an LP whose ``value`` is proved
+    by its dual, outward rounded): that value is non-decreasing in η (a detector simulates any
+    lower efficiency by dropping clicks, and no-signalling sets are closed under this local
+    post-processing), so at and below the returned ``lower`` no state, dimension or POVM beats
+    the classical value by more than :data:`VIOLATION_TOL`; at ``upper`` a no-signalling box
+    does (not necessarily a quantum one).  Returns a :class:`Threshold` (``method="non-signalling
+    LP"``, ``value = lower``).
+
+    >>> from qpolicy import games
+    >>> round(nonsignaling_efficiency(games.chsh(), tol=1e-3).value, 3)     # 2/3, Massar–Pironio
+    0.666
+    """
+    from qpolicy.bounds.nonsignaling import nonsignaling_value
+    game = _check_game(game)
+    tol = _check_tol(tol)
+    started = time.perf_counter()
+    classical = classical_value(game)
+    limit = float(classical.details.get("lower_bound", classical.value)) + VIOLATION_TOL
+
+    def beats(eta):
+        return nonsignaling_value(lossy_game(game, eta, no_click)).value > limit
+
+    lo, hi, evaluations = 0.0, 1.0, 0
+    if not beats(1.0):
+        return Threshold(value=1.0, lower=1.0, upper=1.0, kind="efficiency",
+                         method="non-signalling LP",
+                         details={"status": "no advantage", "classical": classical.value})
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        evaluations += 1
+        if beats(mid):
+            hi = mid
+        else:
+            lo = mid
+    return Threshold(value=lo, lower=lo, upper=hi, kind="efficiency", method="non-signalling LP",
+                     details={"classical": classical.value, "evaluations": evaluations,
+                              "seconds": time.perf_counter() - started})
 
 
 def eberhard_threshold(margin=1e-4):

@@ -12,7 +12,9 @@ Rows: the classical value; the see-saw value with the default entangled state (m
 entangled pair / GHZ state of ``--dim``) and the proved upper bound; the critical visibility of
 that state under white noise; the critical detection efficiency (a no-click answered
 ``--no-click``) with that state, and with ``--free-state`` also over all states of ``--dim``;
-the white-noise threshold of the see-saw strategy's table (one LP; tables up to Tetra's size).
+the efficiency at or below which nothing beats the classical value (proved: the non-signalling
+LP of the lossy game, any state and measurements); the white-noise threshold of the see-saw
+strategy's table (one LP; a Cube table takes ~2 min).
 Game thresholds are brackets from explicit strategies (upper end) and see-saw misses (lower
 end); see :mod:`qpolicy.resources`.
 """
@@ -63,7 +65,8 @@ def thresholds(game, dim=None, measurements="povm", no_click=0, free_state=False
     """The rows of the table, as a dict of plain numbers."""
     from qpolicy.quantum import born
     from qpolicy.resources import (critical_efficiency, critical_visibility,
-                                   nonlocality_threshold, resource_value)
+                                   nonlocality_threshold, nonsignaling_efficiency,
+                                   resource_value)
     common = dict(dim=dim, measurements=measurements, restarts=restarts, seed=seed)
     value = resource_value(game, no_click=no_click, npa_level=npa_level, **common)
     out = {"game": game.name, "dims": list(value.details["dims"]), "measurements": measurements,
@@ -78,6 +81,9 @@ def thresholds(game, dim=None, measurements="povm", no_click=0, free_state=False
     out["critical_visibility"] = bracket(critical_visibility(game, tol=tol, **common))
     out["critical_efficiency"] = bracket(critical_efficiency(game, no_click=no_click, tol=tol,
                                                              **common))
+    proved = nonsignaling_efficiency(game, no_click=no_click, tol=max(tol, 1e-6))
+    out["efficiency_proved_lower"] = {"value": proved.value, "upper": proved.upper,
+                                      "status": proved.details.get("status", "bracketed")}
     if free_state:
         out["critical_efficiency_free_state"] = bracket(critical_efficiency(
             game, state="free", no_click=no_click, tol=tol, **common))
@@ -128,6 +134,10 @@ def run(args):
             else:
                 print(f"  {label:<31} {_fmt(r['value'])}  (bracket [{_fmt(r['lower'])}, "
                       f"{_fmt(r['upper'])}]: an explicit strategy wins above the upper end)")
+    proved = rows["efficiency_proved_lower"]
+    if proved["status"] != "no advantage":
+        print(f"  {'efficiency, proved no advantage':<31} at or below {_fmt(proved['value'])}  "
+              f"(any state and measurements: non-signalling LP of the lossy game)")
     table = rows.get("table_threshold")
     if table is not None:
         if "error" in table:

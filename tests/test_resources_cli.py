@@ -15,6 +15,8 @@ def test_resources_json_reports_the_chsh_thresholds(capsys):
     assert abs(rows["critical_visibility"]["value"] - 1 / np.sqrt(2)) < 1e-4
     assert abs(rows["critical_efficiency"]["value"] - 2 * (np.sqrt(2) - 1)) < 1e-4
     assert abs(rows["table_threshold"]["value"] - 1 / np.sqrt(2)) < 1e-6
+    proved = rows["efficiency_proved_lower"]                         # Massar–Pironio 2/3
+    assert proved["value"] <= 2 / 3 <= proved["upper"] and proved["upper"] - proved["value"] < 1e-5
 
 
 def test_resources_text_table_and_mermin_names(capsys):

@@ -111,3 +111,16 @@ def test_lossy_game_equals_the_game_on_the_lossy_behaviour():
         via = lossy_game(games.chsh(), eta, no_click=1).value(qp.born(s["state"], s["povms"]))
         assert abs(direct - via) < 1e-14
 
+
+
+def test_nonsignaling_efficiency_is_a_proved_lower_end_below_every_explicit_strategy():
+    from qpolicy.resources import critical_efficiency, nonsignaling_efficiency
+    th = nonsignaling_efficiency(games.chsh(), tol=1e-5)
+    assert th.lower <= 2 / 3 <= th.upper and th.upper - th.lower <= 1e-5       # Massar–Pironio
+    for game in (games.ghz(), games.mermin(4)):
+        lower = nonsignaling_efficiency(game, tol=1e-3)
+        seesaw = critical_efficiency(game, dim=2, tol=1e-3, restarts=1, seed=0)
+        assert lower.value <= seesaw.upper                  # the explicit strategy lies above
+    # a game without quantum advantage is never beaten: status "no advantage"
+    trivial = games.NonlocalGame(np.ones((2, 2, 2, 2)), np.full((2, 2), 0.25))
+    assert nonsignaling_efficiency(trivial).details["status"] == "no advantage"
