@@ -16,6 +16,7 @@ key=value``) and returns the list of configurations; a cell function is
 STUDIES = {
     "table2": ("qpolicy.studies.nonlocal_study", "table2_grid", "table2_cell"),
     "bounds": ("qpolicy.studies.nonlocal_study", "bounds_grid", "bounds_cell"),
+    "figure5": ("qpolicy.studies.routing_study", "figure5_grid", "figure5_cell"),
 }
 
 

@@ -7,7 +7,8 @@ returns a :class:`SweepResult`.  ``function`` must be importable by the workers 
 function of an installed module); ``summary`` is a JSON-able dict (its optional ``"headline"``
 string is shown in progress lines), ``arrays`` a dict of numpy arrays.  ``checkpoint`` is a path
 the function may use to save and resume its state (it is kept between runs of the same
-configuration and code and deleted once the result is stored).
+configuration and code and deleted once the result is stored); a cell made of several runs may
+also use paths ``checkpoint[:-4] + ".<name>.npz"`` beside it, deleted with it.
 
 Each finished cell prints one plain line (with the overall count and an ETA); a cell whose
 function raises is reported with its key and traceback (also in ``<stem>.failed.json``) and the
@@ -155,7 +156,7 @@ def run(study, function, configs, out, *, jobs=None, scheduler=None, executor=No
         if stored is not None:
             cells[k] = CellResult(study, c, k, "reused", stored.summary,
                                   stored.provenance.get("seconds"), path=stored.path)
-            _remove(store.checkpoint(study, c))    # left over if a driver died after storing
+            store.remove_checkpoint(study, c)    # left over if a driver died after storing
         else:
             todo.append(k)
     if cells:
@@ -182,7 +183,7 @@ def run(study, function, configs, out, *, jobs=None, scheduler=None, executor=No
             except Exception:  # noqa: BLE001 (an unstorable result is a failed cell)
                 outcome = ("error", traceback.format_exc())
             else:
-                _remove(store.checkpoint(study, config))
+                store.remove_checkpoint(study, config)
                 cells[k] = CellResult(study, config, k, "computed", summary, seconds,
                                       path=store.file(study, config, ".npz"))
         if outcome[0] == "error":
