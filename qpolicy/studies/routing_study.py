@@ -531,14 +531,13 @@ def run_study(study, out, jobs=1, scheduler=None, store=None, no_recompute=False
     Returns the :func:`summarize` dict with ``figure`` (its path) and ``sweep`` (the
     :class:`qpolicy.sweep.SweepResult`)."""
     from qpolicy import sweep
-    from qpolicy.studies.nonlocal_study import _raise_failed
     store = sweep.Store(os.path.join(out, "store") if store is None else store) \
         if not isinstance(store, sweep.Store) else store
     os.makedirs(out, exist_ok=True)
     result = sweep.run("figure5", figure5_cell, [chain_config(study, k) for k in study.kinds],
                        store.path, jobs=jobs, scheduler=scheduler, no_recompute=no_recompute,
                        log=log, store=store)
-    _raise_failed(result)
+    result.raise_if_failed()
     records = [r for cell in result.cells for r in cell.summary["records"]]
     summary = summarize(study, records, result.seconds)
     summary["cells"] = [{"key": c.key, "kind": c.config["kind"], "status": c.status}

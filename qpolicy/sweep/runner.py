@@ -64,6 +64,13 @@ class SweepResult:
     def ok(self):
         return not self.failed
 
+    def raise_if_failed(self):
+        """Raise ``RuntimeError`` naming the failed cells (and the first one's traceback)."""
+        if self.failed:
+            first = self.failed[0]
+            raise RuntimeError(f"{len(self.failed)} {self.study} cell(s) failed; first "
+                               f"{first.key}:\n{first.error}")
+
     def table(self):
         """A readable summary table: one row per cell (varying configuration values only)."""
         axes = varying_axes([c.config for c in self.cells])
