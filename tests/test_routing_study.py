@@ -192,6 +192,22 @@ def test_a_chain_resumes_from_its_checkpoint_run_by_run(tmp_path):
     assert not (tmp_path / "chain.run1.npz").exists()          # a finished run's checkpoint
 
 
+def test_a_run_resumes_from_its_mappo_checkpoint(tmp_path):
+    """train_run picks up the MAPPO checkpoint of an interrupted run (here: one extended from 1
+    to 2 updates) and continues it instead of starting over."""
+    from qpolicy.studies.routing_study import make_study, train_run
+    study = make_study(**dict(TINY, kinds=None))
+    part = str(tmp_path / "run.npz")
+    short = train_run(study, "entangled", 5.5, 1, 1000, None, part)
+    longer = train_run(study, "entangled", 5.5, 2, 1000, None, part)
+    assert not short["record"]["resumed"] and longer["record"]["resumed"]
+    assert longer["record"]["steps_per_second"] is None          # a part of a run: no rate
+    assert len(longer["history"]["update"]) == 2
+    for name, values in short["history"].items():
+        if name != "steps_per_second":
+            assert longer["history"][name][0] == values[0], name
+
+
 @pytest.mark.slow   # a killed driver, a resumed chain and a clean one: ~20 s under load
 def test_an_interrupted_chain_resumes_run_by_run_and_equals_an_uninterrupted_one(tmp_path):
     """SIGKILL the driver after the chain's first run is checkpointed; the re-run trains only
