@@ -122,3 +122,42 @@ def test_analysis_certification_quick_runs_through_the_store(tmp_path, capsys):
     assert _script("certification").main(args + ["--no-recompute"]) == 0
     assert "7 of 7 cells already stored" in capsys.readouterr().out
     assert (tmp_path / "certification.md").read_text().strip() in first
+
+
+def _untimed(value):
+    """``value`` without its wall-clock entries (keys naming seconds or rates)."""
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items()
+                if "seconds" not in k and "per_second" not in k}
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
+
+
+@pytest.mark.slow   # a LocalCluster and a Fig. 5 chain: ~20 s
+def test_new_studies_on_a_dask_cluster_equal_the_sequential_run(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from qpolicy.studies import frontier_study as fs
+    from qpolicy.studies.certification_study import certification_cell, certification_grid
+    from qpolicy.studies.routing_study import figure5_cell, figure5_grid
+    sweeps = [("figure5", figure5_cell, figure5_grid(limits=[5.5], initial_runs=1,
+                                                     updates_initial=1, n_envs=64,
+                                                     sim_steps=20_000)),
+              ("certification", certification_cell,
+               certification_grid(quick=True, games=["ghz"], learned=["chsh"])),
+              ("frontier", fs.frontier_cell, [c for c in fs.frontier_grid(
+                  "quick", rates=[0.8], steps=20_000, n_envs=64) if c["part"] == "simulate"])]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=":0") as cluster:
+        for name, cell, grid in sweeps:
+            on_dask = sweep.run(name, cell, grid, tmp_path / "dask", log=None,
+                                scheduler=cluster.scheduler_address)
+            local = sweep.run(name, cell, grid, tmp_path / "local", jobs=1, log=None)
+            for a, b in zip(on_dask.cells, local.cells):
+                assert a.status == b.status == "computed" and a.key == b.key
+                assert _untimed(a.summary) == _untimed(b.summary)
+                x, y = a.arrays(), b.arrays()
+                assert x.keys() == y.keys()
+                for k in x:
+                    if not k.endswith("steps_per_second"):
+                        np.testing.assert_array_equal(x[k], y[k], err_msg=f"{name} {k}")
