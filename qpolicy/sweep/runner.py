@@ -76,7 +76,7 @@ class SweepResult:
         axes = varying_axes([c.config for c in self.cells])
         header = ["key", "status", "seconds"] + axes + ["result"]
         rows = [[c.key, c.status, "" if c.seconds is None else f"{c.seconds:.1f}"]
-                + [_short(c.config.get(a)) for a in axes]
+                + [_short(c.config[a]) if a in c.config else "" for a in axes]
                 + [(c.summary or {}).get("headline", "") if c.status != "failed"
                    else (c.error or "").strip().splitlines()[-1][:60]] for c in self.cells]
         widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
@@ -247,7 +247,8 @@ class _Progress:
         elapsed = time.perf_counter() - self.start
         left = self.to_compute - self.computed
         eta = f"ETA {_duration(elapsed / self.computed * left)}" if left else "done"
-        values = " ".join(f"{a}={_short(cell.config.get(a))}" for a in self.axes)
+        values = " ".join(f"{a}={_short(cell.config[a])}" for a in self.axes
+                          if a in cell.config)        # a study may mix kinds of cells
         if cell.status == "failed":
             detail = "FAILED: " + (cell.error or "").strip().splitlines()[-1][:80]
         else:
