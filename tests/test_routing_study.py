@@ -227,7 +227,8 @@ def test_an_interrupted_chain_resumes_run_by_run_and_equals_an_uninterrupted_one
             f"{str(tmp_path / 'killed')!r}, jobs=1, log=None)\n")
     driver = subprocess.Popen([sys.executable, "-c", code], cwd=root, stderr=subprocess.DEVNULL,
                               env=dict(os.environ, PYTHONPATH=root, OPENBLAS_NUM_THREADS="1"))
-    pattern = str(tmp_path / "killed" / "checkpoints" / "figure5-*-*[0-9a-f].npz")
+    # the chain's state (saved after each finished run), not a run's MAPPO checkpoint beside it
+    pattern = str(tmp_path / "killed" / "checkpoints" / f"figure5-{'?' * 16}-{'?' * 16}.npz")
     try:
         end = time.time() + 120
         while not glob.glob(pattern) and driver.poll() is None and time.time() < end:
