@@ -115,7 +115,8 @@ def summary_markdown(results):
 def main(argv=None):
     full = SCALES["full"]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="results/queueing", help="output folder (store in OUT/store)")
+    parser.add_argument("--out", default="results/queueing",
+                        help="output folder (store in OUT/store)")
     parser.add_argument("--rates", type=float, nargs="+", default=None,
                         help=f"arrival rates (default {list(full['rates'])})")
     parser.add_argument("--bins", type=int, default=None,
@@ -123,9 +124,11 @@ def main(argv=None):
                              f"(default {full['bins']}, --quick 6)")
     parser.add_argument("--points", type=int, default=None, help="p grid points (default 41)")
     parser.add_argument("--sim-p", type=float, nargs="+", default=None,
-                        help=f"p of the simulated optimal strategies (default {list(full['sim_p'])})")
+                        help=f"p of the simulated optimal strategies "
+                             f"(default {list(full['sim_p'])})")
     parser.add_argument("--steps", type=int, default=None,
-                        help=f"simulated arrivals per point after warm-up (default {full['steps']})")
+                        help=f"simulated arrivals per point after warm-up "
+                             f"(default {full['steps']})")
     parser.add_argument("--n-envs", type=int, default=None, help="parallel copies per simulation")
     parser.add_argument("--convergence-bins", type=int, nargs="+", default=None)
     parser.add_argument("--seed", type=int, default=None)

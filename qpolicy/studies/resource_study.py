@@ -11,8 +11,8 @@ Three studies (:data:`qpolicy.studies.STUDIES`), each a grid and a cell function
   visibility: REINFORCE (entropy α, annealed) learns measurements for the fixed noisy state;
   every value is an exact Born-rule value of a best iterate;
 * ``resource_routing`` (:func:`routing_grid`, :func:`routing_cell`), one cell per arrival rate:
-  the routing frontier with a white-noise Bell pair (:func:`qpolicy.queueing.theory.entangled_noisy`)
-  against the exact shared-randomness frontier, and the critical visibility.
+  the routing frontier with a white-noise Bell pair
+  (:func:`qpolicy.queueing.theory.entangled_noisy`) against the exact shared-randomness frontier, and the critical visibility.
 
 The learning cells need the thresholds (their visibilities cluster around them), so
 :func:`run_games` runs the two studies one after the other; :func:`assemble_game` joins them.
