@@ -12,23 +12,23 @@ and Cube: the see-saw optimum at d = 3):
 3. learned policies: ``reinforce.train`` (as ``qpolicy train``) on CHSH, GHZ and Tetra, saved as
    runs, then certified exactly as ``qpolicy certify RUN.npz --rounds N --seed 0`` does.
 
-Writes ``certification.png`` and ``certification.md`` under ``--out``.
+Every game and every learner is a cell of the sweep study ``certification``
+(:mod:`qpolicy.studies.certification_study`) stored in ``OUT/store`` under its content key:
+re-running reuses finished cells (same configuration and code), on ``--jobs`` local workers or a
+Dask ``--scheduler``.  Writes ``certification.png`` and ``certification.md`` under ``--out``.
 
-Usage:  python analysis/certification.py [--out results/certification] [--quick]
+Usage:  python analysis/certification.py [--out results/certification] [--quick] [--jobs 2]
 (--quick: smaller learners and no sequential PBR on Tetra; ~1 minute)
 """
 import argparse
-import json
 import os
+import sys
 import time
 
 import numpy as np
 
-import qpolicy as qp
-from qpolicy import games
-from qpolicy.bounds import classical_value, seesaw_lower_bound
-from qpolicy.certify import bell_test, pbr_factor, samples_needed
-from qpolicy.learn import reinforce
+from qpolicy import sweep
+from qpolicy.studies.certification_study import certification_cell, certification_grid
 
 START = time.perf_counter()
 
@@ -37,84 +37,8 @@ def progress(message):
     print(f"[{time.perf_counter() - START:7.1f}s] {message}", flush=True)
 
 
-def best_tables():
-    """{name: (game, table)} of the best known quantum strategies."""
-    out = {"chsh": (games.chsh(), qp.born(*games.chsh_quantum_strategy())),
-           "ghz": (games.ghz(), games.ghz().predicate / 4.0)}
-    for name in ("tetra", "cube"):
-        game = getattr(games, name)()
-        bound = seesaw_lower_bound(game, dim=3, restarts=4, seed=1)
-        out[name] = (game, qp.born(bound.strategy["state"], bound.strategy["povms"]))
-    return out
-
-
-def sample(game, table, n, seed):
-    questions = game.referee(seed).ask(n)
-    answers, _ = reinforce.sample_answers(np.asarray(table)[None], questions[None],
-                                          game.n_answers, np.random.default_rng([seed, 1]))
-    return questions, answers[0]
-
-
-def study_game(name, game, table, sequential):
-    value = game.value(table)
-    row = {"game": name, "classical": classical_value(game).value, "value": value,
-           "wins_median": samples_needed(game, value, power=0.5),
-           "wins_95": samples_needed(game, value, power=0.95)}
-    t = time.perf_counter()
-    factor = pbr_factor(game, table)
-    row["factor_seconds"] = time.perf_counter() - t
-    row["pbr_gain"] = factor.gain
-    row["pbr_95"] = samples_needed(game, table, power=0.95, method="pbr")
-    n = row["wins_95"]
-    q, a = sample(game, table, n, seed=0)
-    wins = bell_test(game, q, a)
-    oracle = bell_test(game, q, a, method="pbr", factor=factor)
-    row.update(n=n, p_wins=_log10(wins), p_pbr_table=_log10(oracle), traces={
-        "wins": wins.running_log10_p, "pbr (table's factor)": oracle.running_log10_p})
-    if sequential:
-        t = time.perf_counter()
-        fitted = bell_test(game, q, a, method="pbr")
-        row["p_pbr_sequential"] = _log10(fitted)
-        row["sequential_seconds"] = time.perf_counter() - t
-        row["traces"]["pbr (fitted on past rounds)"] = fitted.running_log10_p
-    progress(f"{name}: {json.dumps({k: v for k, v in row.items() if k != 'traces'})}")
-    return row
-
-
-def _log10(result):
-    """log10 of a test's p-value (the p-value itself underflows for the Cube)."""
-    return float(result.running_log10_p[-1])
-
-
 def fmt(log10_p):
     return f"{10 ** log10_p:.2g}" if log10_p > -300 else f"10^{log10_p:.0f}"
-
-
-def study_learned(name, game, options, folder):
-    """Train as `qpolicy train` does, then certify the run as `qpolicy certify RUN.npz`."""
-    from qpolicy.certify_command import add_arguments, certify
-    path = os.path.join(folder, f"{name}-run.npz")
-    t = time.perf_counter()
-    run = reinforce.train(game, checkpoint=path, progress=False, **options)
-    seconds = time.perf_counter() - t
-    best = float(run.best_values.max())
-    classical = classical_value(game).value
-    row = {"game": name, "train": options, "train_seconds": seconds, "best_value": best,
-           "classical": classical}
-    if best <= classical + 1e-9:
-        row["note"] = "not beyond classical"
-        return row
-    table = run.best_tables[int(np.argmax(run.best_values))]
-    row["wins_95"] = samples_needed(game, best, power=0.95)
-    row["pbr_95"] = samples_needed(game, table, power=0.95, method="pbr")
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    n = row["wins_95"]
-    report = certify(parser.parse_args([path, "--rounds", str(n), "--seed", "0"]))
-    row.update(n=n, p_wins=report["tests"]["wins"]["log10_p_value"],
-               p_pbr=report["tests"]["pbr"]["log10_p_value"])
-    progress(f"learned {name}: {json.dumps(row)}")
-    return row
 
 
 def figure(rows, path):
@@ -122,8 +46,8 @@ def figure(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     shown = [r for r in rows if r["game"] in ("chsh", "tetra", "cube")]
-    fig, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown), 3.4))
-    for ax, row in zip(axes, shown):
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown), 3.4), squeeze=False)
+    for ax, row in zip(axes[0], shown):
         for label, trace in row["traces"].items():
             ax.plot(np.arange(1, trace.size + 1), trace, label=label, lw=1.2)
         ax.axhline(-6, color="grey", ls=":", lw=1)
@@ -137,24 +61,35 @@ def figure(rows, path):
     fig.savefig(path, dpi=120)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="results/certification")
+    parser.add_argument("--out", default="results/certification",
+                        help="results folder (store in OUT/store)")
     parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1,
+                       help="local worker processes (default 1: in this process)")
+    where.add_argument("--scheduler", metavar="ADDR", default=None,
+                       help="a Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--no-recompute", action="store_true",
+                        help="refuse (naming what differs) instead of computing missing or stale "
+                             "cells")
+    args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    rows = []
-    for name, (game, table) in best_tables().items():
-        rows.append(study_game(name, game, table, sequential=name in ("chsh", "ghz") or
-                               (name == "tetra" and not args.quick)))
+    result = sweep.run("certification", certification_cell, certification_grid(args.quick),
+                       os.path.join(args.out, "store"), jobs=args.jobs, scheduler=args.scheduler,
+                       no_recompute=args.no_recompute, log=progress)
+    result.raise_if_failed()
+    rows, learned = [], []
+    for cell in result.cells:
+        row = dict(cell.summary)
+        if cell.config["part"] == "best":
+            arrays = cell.arrays()
+            row["traces"] = {label: arrays[f"trace{i}"] for i, label in enumerate(row["traces"])}
+            rows.append(row)
+        else:
+            learned.append(row)
     figure(rows, os.path.join(args.out, "certification.png"))
-    steps = 150 if args.quick else 1000
-    learned = [
-        study_learned("chsh", games.chsh(), dict(seeds=4, steps=steps, batch=512, seed=0), args.out),
-        study_learned("ghz", games.ghz(), dict(seeds=4, steps=steps, batch=512, seed=0), args.out),
-        study_learned("tetra", games.tetra(), dict(seeds=4, steps=2 * steps, batch=512, dim=3,
-                                                   seed=0), args.out),
-    ]
     lines = ["| game | ω_c | value | wins: median / 95 % rounds | PBR 95 % rounds (table's factor) "
              "| N | p wins | p PBR (table) | p PBR (fitted) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -175,7 +110,8 @@ def main():
         handle.write("\n".join(lines) + "\n")
     print("\n".join(lines))
     progress("done")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

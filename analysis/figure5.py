@@ -2,6 +2,7 @@
 
     python analysis/figure5.py --quick --jobs 2   # ~4.5 min: 1 initial run, 2 limits
     python analysis/figure5.py --jobs 2           # the full study, ~15 min: 2 initial runs, 5 limits
+    python analysis/figure5.py --scheduler tcp://head:8786 --out /shared/figure5   # on Dask
 
 Trains MAPPO with the entangled coordinator (Bell state, qubit 2-outcome POVMs, pass-through
 actors) and with the shared-randomness coordinator on the two-router queueing problem
@@ -9,8 +10,12 @@ actors) and with the shared-randomness coordinator on the two-router queueing pr
 warm-started chain of raised limits), evaluates every best and final model exactly (queueing
 formulas) and by long simulation (95 % CIs), judges them against the exact shared-randomness
 optimum (``qpolicy.studies.routing_study.judge``), and writes ``figure5.png``, ``figure5.json``,
-``figure5.md`` under ``--out``.  Finished runs are saved under ``OUT/runs``; re-running the same
-command resumes.  The procedure and the claims are documented in :mod:`qpolicy.studies.routing_study`.
+``figure5.md`` under ``--out``.  Each chain (entangled, shared) is a cell of the sweep study
+``figure5`` (:mod:`qpolicy.sweep`), stored in ``OUT/store`` under its content key (configuration,
+seed, qpolicy version, source hash): re-running the same command reuses finished chains, resumes
+an interrupted one run by run (and mid-run from MAPPO checkpoints), and recomputes a chain whose
+configuration or code changed.  The procedure and the claims are documented in
+:mod:`qpolicy.studies.routing_study`.
 """
 import os
 
@@ -29,8 +34,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small study (a few minutes)")
     parser.add_argument("--out", default=None, help="results folder (default results/figure5[-quick])")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="train the entangled and shared chains in parallel processes")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1,
+                       help="local worker processes: the entangled and shared chains in parallel "
+                            "(default 1: in this process)")
+    where.add_argument("--scheduler", metavar="ADDR", default=None,
+                       help="a Dask scheduler, e.g. tcp://host:8786 (pip install "
+                            "'qpolicy[cluster]'; OUT shared with the workers to resume)")
+    parser.add_argument("--no-recompute", action="store_true",
+                        help="refuse (naming what differs) instead of training missing or stale "
+                             "chains")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--initial-runs", type=int, default=None)
     parser.add_argument("--updates-initial", type=int, default=None)
@@ -46,10 +59,12 @@ def main(argv=None):
                if v is not None}
     study = Study.quick(**changes) if args.quick else Study.full(**changes)
     out = args.out or ("results/figure5-quick" if args.quick else "results/figure5")
-    summary = run_study(study, out, jobs=args.jobs)
+    summary = run_study(study, out, jobs=args.jobs, scheduler=args.scheduler,
+                        no_recompute=args.no_recompute)
     print(f"\nFig. 5 study done in {summary['seconds']:.0f} s "
           f"({summary['train_env_steps']} training env-steps, "
-          f"{summary['train_steps_per_second']:.0f} env-steps/s during training)")
+          + (f"{summary['train_steps_per_second']:.0f} env-steps/s during training)"
+             if summary['train_steps_per_second'] else "resumed runs: no rate)"))
     for kind, verdict in summary["judge"].items():
         print(f"{kind}: {verdict['final_below']} of {verdict['runs']} runs (final models) below "
               f"the exact shared-randomness optimum with 95 % CI "
@@ -63,7 +78,8 @@ def main(argv=None):
     print(f"exact mean wait inside the simulated 95 % CI for {summary['exact_inside_sim_ci']} of "
           f"{summary['evaluated_models']} models; largest table interpolation error "
           f"{summary['max_table_error']:.1e}")
-    print(f"figure: {summary['figure']}")
+    print(f"figure: {summary['figure']}; chains: " + ", ".join(
+        f"{c['kind']} {c['status']}" for c in summary["cells"]) + f" (store {out}/store)")
     return 0
 
 

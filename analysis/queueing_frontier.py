@@ -16,10 +16,14 @@ For each arrival rate λ (default 0.8 — the paper's — and 0.5), μ = 1, T(t)
    reaches the shared optimum's wait, found by root-finding on the frontier);
 4. the convergence of the binned values as the bins are refined, at p = 0.5 and p = 0.05.
 
-Writes ``frontier.png`` (throughput vs wait in excess of the communication optimum, as in Fig. 5),
-``frontier_lam<λ>.json`` per rate (also the resume checkpoint) and ``summary.md`` under ``--out``.
+The computations are the cells of the sweep study ``frontier``
+(:mod:`qpolicy.studies.frontier_study`: per rate, the frontiers, one simulation cell per p, the
+convergence table), stored in ``OUT/store`` under their content keys: re-running reuses finished
+cells (same configuration and code) and computes only the rest, on ``--jobs`` local workers or a
+Dask ``--scheduler``.  Writes ``frontier.png`` (throughput vs wait in excess of the communication
+optimum, as in Fig. 5), ``frontier_lam<λ>.json`` per rate and ``summary.md`` under ``--out``.
 
-Usage:  python analysis/queueing_frontier.py [--out results/queueing] [--steps 16000000] [--quick]
+Usage:  python analysis/queueing_frontier.py [--out results/queueing] [--jobs 2] [--quick]
 (about 15 minutes on one free core; --quick: a one-minute smoke run)
 """
 import argparse
@@ -28,124 +32,16 @@ import os
 import time
 
 import numpy as np
-from scipy import optimize
 
 from qpolicy._io import atomic_write
-from qpolicy.queueing import policies, simulate, theory
+from qpolicy.queueing import theory
+from qpolicy.studies.frontier_study import SCALES, frontier_grid, run_frontier
 
-MU = 1.0
 START = time.perf_counter()
 
 
 def progress(message):
     print(f"[{time.perf_counter() - START:7.1f}s] {message}", flush=True)
-
-
-def optimal_policies(lam, p):
-    """{kind: (policy, theoretical wait)} of each class's exact optimal strategy at splitting p."""
-    comm = theory.frontier("communication", lam, MU, p=[p])
-    out, info = {"communication": (policies.communication(comm.strategies[0], lam, MU),
-                                   comm.wait[0])}, {}
-    for kind in ("shared", "entangled"):
-        f = theory.frontier(kind, lam, MU, p=[p])
-        out[kind] = (theory.strategy_policy(kind, f.strategies[0]), f.wait[0])
-        info[kind] = [(w, np.asarray(pair, dtype=object).tolist() if kind == "shared"
-                       else [np.asarray(z).tolist() for z in pair]) for w, pair in f.strategies[0]]
-    return out, info
-
-
-def _exact_wait(kind, lam, p):
-    return float(theory.frontier(kind, lam, MU, p=[float(p)]).wait[0])
-
-
-def advantage(p, fronts, lam, exact):
-    """Largest wait reduction at equal throughput and throughput gain at equal wait.
-
-    Grid maxima over ``p``; for the exact frontiers refined: the wait reduction by bounded scalar
-    maximization, the throughput gain by root-finding p_Q with W_Q(p_Q) = W_SR(p) (W_Q decreases
-    in p).  On a grid (binned) p_Q is interpolated on the convex W_Q, which overestimates p_Q and
-    so underestimates the gain.
-    """
-    shared, ent = np.asarray(fronts["shared"]["wait"]), np.asarray(fronts["entangled"]["wait"])
-    inner = np.arange(1, len(p) - 1)
-    k = inner[np.argmax((shared - ent)[inner])]
-    best = {"p": float(p[k]), "wait_reduction": float(shared[k] - ent[k])}
-    if exact:
-        res = optimize.minimize_scalar(
-            lambda q: _exact_wait("entangled", lam, q) - _exact_wait("shared", lam, q),
-            bounds=(p[k - 1], p[k + 1]), method="bounded", options={"xatol": 1e-4})
-        if -res.fun > best["wait_reduction"]:
-            best = {"p": float(res.x), "wait_reduction": float(-res.fun)}
-    best["throughput"] = float(theory.throughput(best["p"], lam, MU))
-    gains = []
-    for k in inner:
-        p_q = float(np.interp(shared[k], ent[::-1], p[::-1]))
-        gains.append(theory.throughput(p_q, lam, MU) / theory.throughput(p[k], lam, MU) - 1)
-    k = inner[int(np.argmax(gains))]
-    gain = {"p_shared": float(p[k]), "wait": float(shared[k]), "gain": float(max(gains)),
-            "p_entangled": float(np.interp(shared[k], ent[::-1], p[::-1]))}
-    if exact:
-        def gain_at(q):
-            cap = _exact_wait("shared", lam, q)
-            p_q = optimize.brentq(lambda r: _exact_wait("entangled", lam, r) - cap,
-                                  max(q - 0.2, 0.0), q, xtol=1e-7)
-            return theory.throughput(p_q, lam, MU) / theory.throughput(q, lam, MU) - 1, p_q, cap
-        res = optimize.minimize_scalar(lambda q: -gain_at(q)[0], bounds=(p[k - 1], p[k + 1]),
-                                       method="bounded", options={"xatol": 1e-4})
-        g, p_q, cap = gain_at(res.x)
-        if g > gain["gain"]:
-            gain = {"p_shared": float(res.x), "wait": cap, "gain": float(g), "p_entangled": p_q}
-    gain["throughput_shared"] = float(theory.throughput(gain["p_shared"], lam, MU))
-    return {"wait": best, "throughput": gain}
-
-
-def study_rate(lam, args):
-    p = np.linspace(0, 1, args.points)
-    fronts = {}
-    for kind, bins in (("communication", None), ("shared", None), ("entangled", None),
-                       ("shared", args.bins), ("entangled", args.bins)):
-        f = theory.frontier(kind, lam, MU, p=p, bins=bins)
-        key = kind if bins is None else f"{kind}_binned"
-        fronts[key] = {"wait": f.wait.tolist(), "excess": f.excess.tolist(),
-                       "throughput": f.throughput.tolist()}
-        if f.lower is not None:
-            fronts[key]["certified_gap"] = float(np.max(f.details["gap"]))
-        progress(f"λ={lam}: {kind} frontier ({f.label}) on {len(p)} points done")
-    simulated = []
-    for k, p_sim in enumerate(args.sim_p):
-        pols, info = optimal_policies(lam, p_sim)
-        comm_wait = pols["communication"][1]
-        for kind, (policy, wait) in pols.items():
-            st = simulate(policy, arrival_rate=lam, service_rate=MU, steps=args.steps,
-                          seed=args.seed + k, n_envs=args.n_envs)
-            simulated.append({"kind": kind, "p": p_sim, "theory_wait": float(wait),
-                              "theory_excess": float(wait - comm_wait),
-                              "sim_wait": st.mean_wait, "sim_wait_ci": st.mean_wait_ci,
-                              "sim_excess": st.mean_wait - comm_wait,
-                              "sim_throughput": st.throughput,
-                              "sim_throughput_ci": st.throughput_ci,
-                              "sim_split": st.split_fraction,
-                              "theory_throughput": float(theory.throughput(p_sim, lam, MU))})
-            inside = st.mean_wait_ci[0] <= wait <= st.mean_wait_ci[1]
-            progress(f"λ={lam} p={p_sim}: {kind:13s} theory {wait:.4f}  simulated "
-                     f"{st.mean_wait:.4f} [{st.mean_wait_ci[0]:.4f}, {st.mean_wait_ci[1]:.4f}]"
-                     f"{'' if inside else '  (theory outside CI)'}")
-        simulated[-1]["strategies"] = info
-    convergence = []
-    for p_conv in (0.5, 0.05):
-        for bins in list(args.convergence_bins) + [None]:
-            row = {"p": p_conv, "bins": bins}
-            for kind in ("shared", "entangled"):
-                row[kind] = float(theory.frontier(kind, lam, MU, p=[p_conv], bins=bins).wait[0])
-            convergence.append(row)
-            progress(f"λ={lam}: p={p_conv} bins={bins}: wait shared {row['shared']:.5f}, "
-                     f"entangled {row['entangled']:.5f}")
-    binned = {kind: fronts[f"{kind}_binned"] for kind in ("shared", "entangled")}
-    return {"arrival_rate": lam, "service_rate": MU, "bins": args.bins, "p": p.tolist(),
-            "frontiers": fronts, "simulated": simulated,
-            "advantage": advantage(p, fronts, lam, exact=True),
-            "advantage_binned": advantage(p, binned, lam, exact=False),
-            "convergence": convergence}
 
 
 def plot(results, path):
@@ -217,37 +113,47 @@ def summary_markdown(results):
 
 
 def main(argv=None):
+    full = SCALES["full"]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="results/queueing", help="output folder")
-    parser.add_argument("--rates", type=float, nargs="+", default=[0.8, 0.5])
-    parser.add_argument("--bins", type=int, default=20,
-                        help="input bins per router of the discretized game shown beside")
-    parser.add_argument("--points", type=int, default=41, help="p grid points")
-    parser.add_argument("--sim-p", type=float, nargs="+", default=[0.25, 0.5, 0.75])
-    parser.add_argument("--steps", type=int, default=16_000_000,
-                        help="simulated arrivals per point (after warm-up)")
-    parser.add_argument("--n-envs", type=int, default=4096, help="parallel copies per simulation")
-    parser.add_argument("--convergence-bins", type=int, nargs="+", default=[4, 8, 12, 16, 20])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--resume", action="store_true", help="reuse finished rates in --out")
+    parser.add_argument("--out", default="results/queueing",
+                        help="output folder (store in OUT/store)")
+    parser.add_argument("--rates", type=float, nargs="+", default=None,
+                        help=f"arrival rates (default {list(full['rates'])})")
+    parser.add_argument("--bins", type=int, default=None,
+                        help=f"input bins per router of the discretized game shown beside "
+                             f"(default {full['bins']}, --quick 6)")
+    parser.add_argument("--points", type=int, default=None, help="p grid points (default 41)")
+    parser.add_argument("--sim-p", type=float, nargs="+", default=None,
+                        help=f"p of the simulated optimal strategies "
+                             f"(default {list(full['sim_p'])})")
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"simulated arrivals per point after warm-up "
+                             f"(default {full['steps']})")
+    parser.add_argument("--n-envs", type=int, default=None, help="parallel copies per simulation")
+    parser.add_argument("--convergence-bins", type=int, nargs="+", default=None)
+    parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="small run for a smoke test")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1,
+                       help="local worker processes (default 1: in this process)")
+    where.add_argument("--scheduler", metavar="ADDR", default=None,
+                       help="a Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--no-recompute", action="store_true",
+                        help="refuse (naming what differs) instead of computing missing or stale "
+                             "cells")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.points, args.steps, args.sim_p, args.convergence_bins = 11, 50_000, [0.5], [4, 8]
-        args.n_envs = 256
-        args.bins = min(args.bins, 6)
+    changes = {k: v for k, v in dict(rates=args.rates, bins=args.bins, points=args.points,
+                                      sim_p=args.sim_p, steps=args.steps, n_envs=args.n_envs,
+                                      convergence_bins=args.convergence_bins,
+                                      seed=args.seed).items() if v is not None}
+    configs = frontier_grid("quick" if args.quick else "full", **changes)
     os.makedirs(args.out, exist_ok=True)
-    results = []
-    for lam in args.rates:
-        path = os.path.join(args.out, f"frontier_lam{lam:g}.json")
-        if args.resume and os.path.exists(path):
-            with open(path) as fh:
-                results.append(json.load(fh))
-            progress(f"λ={lam}: loaded {path}")
-            continue
-        res = study_rate(lam, args)
+    results, _ = run_frontier(configs, os.path.join(args.out, "store"), jobs=args.jobs,
+                              scheduler=args.scheduler, no_recompute=args.no_recompute,
+                              log=progress)
+    for res in results:
+        path = os.path.join(args.out, f"frontier_lam{res['arrival_rate']:g}.json")
         atomic_write(path, lambda fh: fh.write(json.dumps(res, indent=1).encode()))
-        results.append(res)
     plot(results, os.path.join(args.out, "frontier.png"))
     text = summary_markdown(results)
     atomic_write(os.path.join(args.out, "summary.md"), lambda fh: fh.write(text.encode()))

@@ -11,9 +11,16 @@ so "learned ≤ see-saw" is checked without sampling noise (a violation would me
 missed the optimum; the count is printed).
 
     python analysis/resources.py                      # quick: 4 seeds x 400 steps, ~5 min
-    python analysis/resources.py --paper              # 30 seeds x 5000 steps, batch 512 (hours)
+    python analysis/resources.py --paper --jobs 2     # 30 seeds x 5000 steps, batch 512 (hours)
+    python analysis/resources.py --paper --scheduler tcp://head:8786 --out /shared/resources
     python analysis/resources.py --parts routing      # the queueing part only (~1 min)
     python analysis/resources.py --parts hybrid       # heuristic search beyond that class (~20 s)
+
+Every computation is a cell of a sweep study (:mod:`qpolicy.studies.resource_study`:
+``resource_threshold`` per game, ``resource_learning`` per game × visibility,
+``resource_routing`` per arrival rate) stored in ``OUT/store`` under its content key:
+re-running reuses finished cells (same configuration and code), on ``--jobs`` local workers or a
+Dask ``--scheduler``.
 
 Queueing part (``--parts routing``): the routing frontier with a white-noise Bell pair of
 visibility v (``qpolicy.queueing.theory.entangled_noisy``: mixtures of noisy planar strategies,
@@ -31,62 +38,8 @@ import time
 import numpy as np
 
 import qpolicy as qp
-from qpolicy import games
-from qpolicy.bounds import classical_value
-from qpolicy.learn import reinforce
-from qpolicy.quantum import default_entangled_state
 from qpolicy.queueing import theory
-from qpolicy.resources import critical_visibility, resource_value, white_noise
-
-#: (game, local dimension)
-GAMES = {"chsh": (games.chsh, 2), "ghz": (games.ghz, 2), "tetra": (games.tetra, 3),
-         "cube": (games.cube, 3)}
-#: A learned value beats the classical value when above it by more than this (exact values).
-ADVANTAGE_TOL = 1e-6
-
-
-def visibilities(threshold, points):
-    """A grid on [0.4, 1] with extra points around the see-saw threshold."""
-    grid = set(np.round(np.linspace(0.4, 1.0, points), 4))
-    grid |= {round(float(threshold + s), 4) for s in (-0.02, 0.01, 0.025)}
-    return sorted(v for v in grid if 0 <= v <= 1)
-
-
-def study_game(name, args):
-    make, dim = GAMES[name]
-    game = make()
-    rho = default_entangled_state(game.n_players, dim)
-    classical = classical_value(game).value
-    started = time.perf_counter()
-    th = critical_visibility(game, dim=dim, seed=args.seed, tol=1e-6)
-    curve_v = np.linspace(0.0, 1.0, 41)
-    curve = [resource_value(game, state=white_noise(rho, v), dim=dim, seed=args.seed,
-                            restarts=2, upper=None, start=th.strategy_upper).value
-             for v in curve_v]
-    rows = []
-    for v in visibilities(th.value, args.points):
-        state = white_noise(rho, v)
-        seesaw = resource_value(game, state=state, dim=dim, seed=args.seed, restarts=2,
-                                upper=None, start=th.strategy_upper).value
-        run = reinforce.train(game, state=state, dim=dim, seeds=args.seeds, steps=args.steps,
-                              batch=args.batch, entropy=args.entropy, anneal_steps=args.steps,
-                              seed=args.seed, progress=False)
-        rows.append({"v": v, "seesaw": seesaw, "learned_best": float(run.best_values.max()),
-                     "learned_median": float(np.median(run.best_values)),
-                     "train_seconds": run.seconds})
-        if not args.quiet:
-            print(f"{name} v={v:.4f}: see-saw {seesaw:.6f}, learned best "
-                  f"{rows[-1]['learned_best']:.6f} (median {rows[-1]['learned_median']:.6f})",
-                  file=sys.stderr)
-    winning = [r["v"] for r in rows if r["learned_best"] > classical + ADVANTAGE_TOL]
-    losing = [r["v"] for r in rows if r["learned_best"] <= classical + ADVANTAGE_TOL
-              and (not winning or r["v"] < min(winning))]
-    return {"game": name, "dim": dim, "classical": classical, "seesaw_threshold": th.value,
-            "seesaw_threshold_bracket": [th.lower, th.upper],
-            "learned_threshold_bracket": [max(losing, default=0.0), min(winning, default=None)],
-            "learned_above_seesaw": sum(r["learned_best"] > r["seesaw"] + 1e-9 for r in rows),
-            "rows": rows, "curve": {"v": curve_v.tolist(), "value": curve},
-            "seconds": time.perf_counter() - started}
+from qpolicy.studies import resource_study as study
 
 
 def plot(results, path):
@@ -114,33 +67,6 @@ def plot(results, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     return path
-
-
-#: Splitting probabilities and visibilities of the routing table and figure.
-ROUTING_P = (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9)
-ROUTING_V = (1.0, 0.98, 0.95, 0.92, 0.9)
-
-
-def study_routing(lam, quiet=False):
-    """The noisy routing frontier at λ (μ = 1): waits at ROUTING_V × ROUTING_P, the exact
-    shared and entangled frontiers, and the critical visibility."""
-    started = time.perf_counter()
-    p = np.array(ROUTING_P)
-    base = theory.base_wait(lam, 1.0)
-    shared, shared_lower, _, _ = theory.shared_exact(p, lam, 1.0)
-    estimate, upper, lower, nu = theory.routing_critical_visibility(lam, 1.0)
-    rows = []
-    for v in ROUTING_V + (round(upper, 4),):
-        values, low, low_any, _ = theory.entangled_noisy(p, v, lam, 1.0)
-        rows.append({"v": v, "wait": (base + values).tolist(), "lower": (base + low).tolist(),
-                     "lower_any": (base + low_any).tolist()})
-        if not quiet:
-            print(f"routing λ={lam} v={v}: advantage over shared "
-                  f"{np.round(shared - values, 5).tolist()}", file=sys.stderr)
-    return {"arrival_rate": lam, "p": p.tolist(), "shared": (base + shared).tolist(),
-            "shared_lower": (base + shared_lower).tolist(), "rows": rows,
-            "critical": {"estimate": estimate, "upper": upper, "lower": lower, "nu": nu},
-            "seconds": time.perf_counter() - started}
 
 
 def hybrid_check(lam, v, multipliers=23, starts=12, seed=0):
@@ -227,19 +153,30 @@ def print_routing(results):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--paper", action="store_true", help="30 seeds x 5000 steps, batch 512")
-    p.add_argument("--games", nargs="+", default=list(GAMES), choices=list(GAMES))
+    p.add_argument("--games", nargs="+", default=list(study.GAMES), choices=list(study.GAMES))
     p.add_argument("--seeds", type=int, default=4)
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--entropy", type=float, default=0.2)
     p.add_argument("--points", type=int, default=4, help="visibilities on the coarse grid")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="results/resources")
+    p.add_argument("--out", default="results/resources", help="results (store in OUT/store)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1,
+                       help="local worker processes (default 1: in this process)")
+    where.add_argument("--scheduler", metavar="ADDR", default=None,
+                       help="a Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--no-recompute", action="store_true",
+                   help="refuse (naming what differs) instead of computing missing or stale cells")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--replot", action="store_true", help="redraw the figure from --out's JSON")
     p.add_argument("--parts", nargs="+", default=["games", "routing"],
                    choices=["games", "routing", "hybrid"])
     args = p.parse_args(argv)
+    store = os.path.join(args.out, "store")
+    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    where = dict(jobs=args.jobs, scheduler=args.scheduler, no_recompute=args.no_recompute,
+                 log=log)
     if "hybrid" in args.parts:
         for v in (0.89, 0.95):
             print(f"hybrid search, λ=0.8, v={v}: most negative (hybrid − class) Lagrangian "
@@ -247,8 +184,12 @@ def main(argv=None):
         if args.parts == ["hybrid"]:
             return 0
     if "routing" in args.parts and not args.replot:
+        from qpolicy import sweep
         os.makedirs(args.out, exist_ok=True)
-        routing = [study_routing(lam, args.quiet) for lam in (0.8, 0.5)]
+        cells = sweep.run("resource_routing", study.routing_cell, study.routing_grid((0.8, 0.5)),
+                          store, **where)
+        cells.raise_if_failed()
+        routing = [c.summary["result"] for c in cells.cells]
         print_routing(routing)
         with open(os.path.join(args.out, "routing.json"), "w") as fh:
             json.dump({"results": routing}, fh, indent=1)
@@ -264,14 +205,15 @@ def main(argv=None):
         args.seeds, args.steps, args.batch, args.points = 30, 5000, 512, 7
     os.makedirs(args.out, exist_ok=True)
     started = time.perf_counter()
-    results = [study_game(name, args) for name in args.games]
+    results = study.run_games(args.games, args.points, args.seed, store, seeds=args.seeds,
+                              steps=args.steps, batch=args.batch, entropy=args.entropy, **where)
     print(f"{'game':<6} {'classical':>9} {'see-saw v*':>11} {'learned advantage vanishes':>28} "
-          f"{'learned > see-saw':>17} {'seconds':>8}")
+          f"{'learned > see-saw':>17}")
     for r in results:
         lo, hi = r["learned_threshold_bracket"]
-        where = "never beats classical" if hi is None else f"between {lo:.4f} and {hi:.4f}"
+        where_ = "never beats classical" if hi is None else f"between {lo:.4f} and {hi:.4f}"
         print(f"{r['game']:<6} {r['classical']:>9.6f} {r['seesaw_threshold']:>11.6f} "
-              f"{where:>28} {r['learned_above_seesaw']:>17d} {r['seconds']:>8.1f}")
+              f"{where_:>28} {r['learned_above_seesaw']:>17d}")
     with open(os.path.join(args.out, "resources.json"), "w") as fh:
         json.dump({"settings": vars(args), "results": results}, fh, indent=1)
     path = plot(results, os.path.join(args.out, "learned_vs_visibility.png"))

@@ -31,7 +31,8 @@ def test_reproduce_smoke_is_green_labels_its_rows_and_fits_100_columns(tmp_path,
     assert (out / "claims.md").read_text().startswith("| kind")
     # file names carry the configuration key; provenance beside every result
     stored = sorted(p for p in os.listdir(out / "store") if p.endswith(".json"))
-    assert stored and all(p.split("-")[0] in ("table2", "bounds") for p in stored)
+    assert stored and all(p.split("-")[0] in ("table2", "bounds", "figure5") for p in stored)
+    assert any(p.startswith("figure5-") for p in stored)       # Fig. 5 chains in the store too
     record = json.loads((out / "store" / stored[0]).read_text())
     assert {"config", "seed", "qpolicy_version", "source_hash", "content_key"} <= set(record)
 

@@ -133,20 +133,139 @@ def test_one_mappo_run_learns_entangled_routing_below_the_shared_frontier():
     assert wait < shared - 0.02, (p, wait, shared, entangled)
 
 
-def test_a_stored_run_is_reused_only_when_its_configuration_and_code_match(tmp_path, monkeypatch):
-    """Review finding: finished Fig. 5 runs were reloaded whatever the code version."""
-    from qpolicy.studies import routing_study
-    import qpolicy.sweep.store as store
-    study = Study.quick(limits=(5.5,), initial_runs=1, updates_initial=1, n_envs=64,
-                        sim_steps=20_000, kinds=("entangled",))
-    logs = []
-    args = (study, "entangled", 5.5, 1, 0, None, str(tmp_path), logs.append)
-    first, _ = routing_study.run_once(*args)
-    again, _ = routing_study.run_once(*args)
-    assert any("loaded" in line for line in logs)
-    for name in first:
-        np.testing.assert_array_equal(first[name], again[name])
-    logs.clear()
-    monkeypatch.setattr(store, "source_hash", lambda package_dir=None: "other code")
-    routing_study.run_once(*args)
-    assert any("recomputing" in line for line in logs) and not any("loaded" in l for l in logs)
+#: A tiny Fig. 5 chain: one initial run and one warm-started chain run of one update each.
+TINY = dict(limits=[5.5, 5.75], kinds="entangled", initial_runs=1, updates_initial=1,
+            updates_chain=1, n_envs=64, sim_steps=20_000)
+
+
+def test_a_stored_chain_is_reused_only_under_the_same_content_key(tmp_path):
+    """Review finding: finished Fig. 5 runs were reloaded whatever the code version.  Now a
+    chain is a sweep cell: reused only for the same configuration, seed, version and source."""
+    from qpolicy import sweep
+    from qpolicy.studies.routing_study import figure5_cell, figure5_grid
+    code_a = sweep.Store(tmp_path, source="code-A")
+    one_run = dict(TINY, limits=[5.5])
+    grid = figure5_grid(**one_run)
+    first = sweep.run("figure5", figure5_cell, grid, tmp_path, jobs=1, log=None, store=code_a)
+    again = sweep.run("figure5", figure5_cell, grid, tmp_path, jobs=1, log=None, store=code_a)
+    assert [c.status for c in first.cells] == ["computed"]
+    assert [c.status for c in again.cells] == ["reused"]
+    assert again.cells[0].summary == first.cells[0].summary
+    records = first.cells[0].summary["records"]
+    assert [(r["limit"], r["seed"]) for r in records] == [(5.5, 1000)]
+    other_seed = sweep.run("figure5", figure5_cell, figure5_grid(**one_run, seed=1), tmp_path,
+                           jobs=1, log=None, store=code_a)
+    assert [c.status for c in other_seed.cells] == ["computed"]
+    assert other_seed.cells[0].summary["records"][0]["seed"] == 1001
+    code_b = sweep.Store(tmp_path, source="code-B")
+    with pytest.raises(sweep.StaleResultError, match="source hash"):
+        sweep.run("figure5", figure5_cell, grid, tmp_path, jobs=1, log=None, store=code_b,
+                  no_recompute=True)
+    recomputed = sweep.run("figure5", figure5_cell, grid, tmp_path, jobs=1, log=None,
+                           store=code_b)
+    assert [c.status for c in recomputed.cells] == ["computed"]
+    # a run is a pure function of its configuration: same parameters bit for bit
+    a, b = first.cells[0].arrays(), recomputed.cells[0].arrays()
+    assert a.keys() == b.keys() and any(k.startswith("run0/params/") for k in a)
+    for name in a:
+        if not name.endswith("steps_per_second"):            # wall-clock rates differ
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_a_chain_resumes_from_its_checkpoint_run_by_run(tmp_path):
+    """The chain state saved after each run is reloaded, not retrained; the next run is
+    warm-started from the reloaded model and multiplier exactly as without interruption."""
+    from qpolicy.studies.routing_study import make_study, train_chain, train_run
+    checkpoint = str(tmp_path / "chain.npz")
+    first = train_chain(make_study(**dict(TINY, limits=[5.5], kinds=None)), "entangled",
+                        checkpoint)                       # "interrupted" after its first run
+    study = make_study(**dict(TINY, kinds=None))
+    runs = train_chain(study, "entangled", checkpoint)
+    assert runs[0]["record"].get("from_chain_checkpoint") and \
+        not runs[1]["record"].get("from_chain_checkpoint")
+    assert runs[0]["record"]["final"] == first[0]["record"]["final"]
+    direct = train_run(study, "entangled", 5.75, 1, 1000,
+                       (first[0]["params"], first[0]["record"]["multiplier"]))
+    for name, value in direct["params"].items():
+        np.testing.assert_array_equal(runs[1]["params"][name], value, err_msg=name)
+    assert runs[1]["record"]["final"] == direct["record"]["final"]
+    assert not (tmp_path / "chain.run1.npz").exists()          # a finished run's checkpoint
+
+
+def test_a_run_resumes_from_its_mappo_checkpoint(tmp_path):
+    """train_run picks up the MAPPO checkpoint of an interrupted run (here: one extended from 1
+    to 2 updates) and continues it instead of starting over."""
+    from qpolicy.studies.routing_study import make_study, train_run
+    study = make_study(**dict(TINY, kinds=None))
+    part = str(tmp_path / "run.npz")
+    short = train_run(study, "entangled", 5.5, 1, 1000, None, part)
+    longer = train_run(study, "entangled", 5.5, 2, 1000, None, part)
+    assert not short["record"]["resumed"] and longer["record"]["resumed"]
+    assert longer["record"]["steps_per_second"] is None          # a part of a run: no rate
+    assert len(longer["history"]["update"]) == 2
+    for name, values in short["history"].items():
+        if name != "steps_per_second":
+            assert longer["history"][name][0] == values[0], name
+
+
+@pytest.mark.slow   # a killed driver, a resumed chain and a clean one: ~20 s under load
+def test_an_interrupted_chain_resumes_run_by_run_and_equals_an_uninterrupted_one(tmp_path):
+    """SIGKILL the driver after the chain's first run is checkpointed; the re-run trains only
+    the second run (warm-started from the saved first) and gives the same models."""
+    import glob
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from qpolicy import sweep
+    from qpolicy.studies.routing_study import figure5_cell, figure5_grid
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tiny = dict(TINY, updates_chain=4)
+    code = (f"from qpolicy import sweep\nfrom qpolicy.studies import routing_study as r\n"
+            f"sweep.run('figure5', r.figure5_cell, r.figure5_grid(**{tiny!r}), "
+            f"{str(tmp_path / 'killed')!r}, jobs=1, log=None)\n")
+    driver = subprocess.Popen([sys.executable, "-c", code], cwd=root, stderr=subprocess.DEVNULL,
+                              env=dict(os.environ, PYTHONPATH=root, OPENBLAS_NUM_THREADS="1"))
+    # the chain's state (saved after each finished run), not a run's MAPPO checkpoint beside it
+    pattern = str(tmp_path / "killed" / "checkpoints" / f"figure5-{'?' * 16}-{'?' * 16}.npz")
+    try:
+        end = time.time() + 120
+        while not glob.glob(pattern) and driver.poll() is None and time.time() < end:
+            time.sleep(0.01)
+        driver.send_signal(signal.SIGKILL)
+    finally:
+        driver.communicate()
+    assert glob.glob(pattern), "the driver finished before the first run was checkpointed"
+    assert not glob.glob(str(tmp_path / "killed" / "figure5-*.npz"))
+    grid = figure5_grid(**tiny)
+    resumed = sweep.run("figure5", figure5_cell, grid, tmp_path / "killed", jobs=1, log=None)
+    clean = sweep.run("figure5", figure5_cell, grid, tmp_path / "clean", jobs=1, log=None)
+    assert resumed.cells[0].summary["resumed_runs"] >= 1
+    assert clean.cells[0].summary["resumed_runs"] == 0
+    assert not glob.glob(str(tmp_path / "killed" / "checkpoints" / "*.npz"))
+    a, b = resumed.cells[0].arrays(), clean.cells[0].arrays()
+    assert a.keys() == b.keys()
+    for name in a:
+        if not name.endswith("steps_per_second"):            # wall-clock rates differ
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    records = [c.summary["records"] for c in (resumed, clean)[0].cells + clean.cells]
+    assert [(r["limit"], r["seed"]) for r in records[0]] == [(5.5, 1000), (5.75, 1000)]
+    for r, s in zip(*records):                 # the second run was warm-started from the first
+        assert r["final"] == s["final"] and r["best"] == s["best"]
+
+
+def test_figure5_grid_validates_its_options():
+    from qpolicy.studies import study
+    from qpolicy.studies.routing_study import figure5_grid
+    grid, cell = study("figure5")
+    assert [c["kind"] for c in grid()] == ["entangled", "shared"]
+    assert grid(limits=5.5, kinds="shared")[0]["limits"] == [5.5]
+    with pytest.raises(ValueError, match="scale"):
+        figure5_grid(scale="huge")
+    with pytest.raises(ValueError, match="kinds"):
+        figure5_grid(kinds="quantum")
+    with pytest.raises(ValueError, match="n_envs"):
+        figure5_grid(n_envs=0)
+    with pytest.raises(TypeError, match="bogus"):
+        figure5_grid(bogus=1)

@@ -299,8 +299,8 @@ def test_command_line_sweep_and_status(tmp_path, capsys):
 def test_local_pool_workers_are_spawned_with_single_threaded_blas(monkeypatch):
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "8")
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-    assert sweep.in_worker_processes(os.getenv, list(sweep.BLAS_THREAD_VARIABLES), 2) \
-        == ["1", "1", "1"]
+    with sweep.local_pool(2) as pool:
+        assert list(pool.map(os.getenv, sweep.BLAS_THREAD_VARIABLES)) == ["1", "1", "1"]
     with sweep.local_pool(1) as pool:
         assert pool.submit(os.getpid).result() != os.getpid()
         assert pool._mp_context.get_start_method() == "spawn"

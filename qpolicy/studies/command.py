@@ -6,10 +6,16 @@
 
 ``--grid key=value``: options of the study's grid function (see :data:`qpolicy.studies.STUDIES`;
 ``table2``: games, classes, entropies, seeds, chunk and any REINFORCE hyperparameter such as
-steps, batch, lr, anneal_steps, seed; ``bounds``: games, npa_level).  A value with commas is a
+steps, batch, lr, anneal_steps, seed; ``bounds``: games, npa_level; ``figure5``: scale
+(quick/full), kinds and any field of routing_study.Study such as limits, seed, n_envs;
+``frontier``: scale, rates, bins, points, sim_p, steps, n_envs, convergence_bins, seed;
+``resource_threshold``: games, points, seed; ``resource_learning``: games, visibilities, seeds,
+steps, batch, entropy, seed; ``resource_routing``: rates; ``certification``: quick, games,
+learned, seed).  A value with commas is a
 list; values are read as JSON when they parse (numbers, true/false, null), else as strings.
 Exit status 1 when a cell failed.
 """
+import argparse
 import json
 import sys
 
@@ -35,6 +41,7 @@ def add_arguments(parser):
                              "cells")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.epilog = __doc__.split("\n\n")[1]
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def parse_grid(items):

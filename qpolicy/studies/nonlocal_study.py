@@ -105,7 +105,7 @@ def game_bounds(names=GAMES, out=None, jobs=1, no_recompute=False, log=None):
     with tempfile.TemporaryDirectory() as scratch:
         result = sweep.run("bounds", bounds_cell, bounds_grid(names), out or scratch, jobs=jobs,
                            no_recompute=no_recompute, log=log)
-        _raise_failed(result)
+        result.raise_if_failed()
         bounds = {}
         for cell in result.cells:
             if cell.status == "reused":
@@ -174,7 +174,7 @@ def merge_cells(result):
     """Group a Table 2 sweep's chunks back into cells: list of ``(config, best_values, history)``
     with ``config`` the first chunk's configuration (``seeds`` = total runs, ``seed`` = first
     master seed) and the runs of all chunks concatenated."""
-    _raise_failed(result)
+    result.raise_if_failed()
     groups = {}
     for cell in result.cells:
         group = {k: v for k, v in cell.config.items() if k not in ("seed", "seeds")}
@@ -189,13 +189,6 @@ def merge_cells(result):
         config["seeds"] = int(best.size)
         merged.append((config, best, np.concatenate(histories, axis=1)))
     return merged
-
-
-def _raise_failed(result):
-    if result.failed:
-        first = result.failed[0]
-        raise RuntimeError(f"{len(result.failed)} {result.study} cell(s) failed; first "
-                           f"{first.key}:\n{first.error}")
 
 
 def _names(games):

@@ -274,10 +274,13 @@ def claim_figure5(ctx):
     """Fig. 5: learned entangled routing below the shared-randomness optimum (MAPPO + PID)."""
     from qpolicy.studies.routing_study import Study, run_study
     study = {"smoke": Study.quick(limits=(5.5,), initial_runs=1, updates_initial=1, n_envs=64,
-                                  sim_steps=20_000, kinds=("entangled",)),
+                                  sim_steps=20_000, kinds=("entangled",), seed=ctx.seed),
              "quick": Study.quick(seed=ctx.seed), "full": Study.full(seed=ctx.seed)}[ctx.scale]
-    s = run_study(study, ctx.path(f"figure5-{ctx.scale}"), jobs=ctx.jobs or 2, log=ctx.log)
-    return judge_figure5(s, study, ctx.scale)
+    result = run_study(study, ctx.path(f"figure5-{ctx.scale}"), jobs=ctx.jobs or 2,
+                       scheduler=ctx.scheduler, store=ctx.store, no_recompute=ctx.no_recompute,
+                       log=ctx.log)
+    ctx.sweeps.append(result.pop("sweep"))
+    return judge_figure5(result, study, ctx.scale)
 
 
 def judge_figure5(s, study, scale):

@@ -10,7 +10,11 @@ server.
 
 Procedure (App. H.2): ``initial_runs`` seeds at the first wait limit; keep the run whose final
 model has the lowest exact excess wait; then a chain of runs, each warm-started from the previous
-final model (parameters and Lagrange multiplier), with the limit raised step by step.  Every run's
+final model (parameters and Lagrange multiplier), with the limit raised step by step.  Each
+chain (one per coordinator kind) is one cell of the sweep study ``figure5``
+(:func:`figure5_grid`, :func:`figure5_cell`): stored under its content key (configuration,
+seed, qpolicy version, source hash) and resumed run by run, and mid-run from MAPPO checkpoints,
+when interrupted (:func:`train_chain`).  Every run's
 best and final models are evaluated
 
 * **exactly**: the policy is a function of the job sizes only, so its co-routing probability
@@ -36,18 +40,17 @@ randomness".
 Reference: Gardiner et al. (2026) §5.2, App. H.2, Fig. 5.
 """
 import dataclasses
-import hashlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from qpolicy.learn.checkpoint import load_checkpoint, save_checkpoint
-from qpolicy.learn.mappo import Agent, MAPPOConfig, train
+from qpolicy.learn.mappo import MAPPOConfig, train
 from qpolicy.queueing import RoutingEnv, simulate, theory
-from qpolicy.sweep import in_worker_processes
 
 #: Shared values of the shared-randomness coordinator (its actors read them).
 SHARED_VALUES = 4
@@ -78,6 +81,24 @@ class Study:
     seed: int = 0
     kinds: tuple = ("entangled", "shared")
     name: str = "full"
+
+    def __post_init__(self):
+        for name in ("initial_runs", "updates_initial", "updates_chain", "n_envs", "sim_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if not isinstance(self.limits, tuple) or not self.limits or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.limits):
+            raise ValueError(f"limits must be a non-empty tuple of numbers, got {self.limits!r}")
+        if not isinstance(self.kinds, tuple) or not self.kinds or \
+                not set(self.kinds) <= {"entangled", "shared"}:
+            raise ValueError(f"kinds must be a non-empty tuple of 'entangled', 'shared', got "
+                             f"{self.kinds!r}")
+        if not (0 < self.arrival_rate < self.service_rate):
+            raise ValueError(f"arrival_rate must lie in (0, service_rate), got "
+                             f"{self.arrival_rate!r}")
 
     @classmethod
     def quick(cls, **changes):
@@ -187,64 +208,90 @@ def evaluate(agent, params, study, seed):
 
 
 # --------------------------------------------------------------------------------------------
-# Training runs (each saved when done: re-running a study resumes it run by run)
+# Training chains: one sweep cell per chain (study "figure5"), resumable run by run
 # --------------------------------------------------------------------------------------------
 
-def run_key(study, config, seed, warm_start_params):
-    """Content key of one training run: its MAPPO configuration, environment, seed, warm start,
-    and the qpolicy version and source hash — a stored run is reused only under the same key."""
-    import qpolicy
-    from qpolicy.sweep.store import config_key, content_key, source_hash
-    warm = hashlib.sha256()
-    for name in sorted(warm_start_params or {}):
-        warm.update(name.encode())
-        warm.update(np.ascontiguousarray(warm_start_params[name]).tobytes())
-    identity = {"config": json.loads(json.dumps(dataclasses.asdict(config))),
-                "n_envs": study.n_envs, "arrival_rate": study.arrival_rate,
-                "service_rate": study.service_rate, "seed": seed,
-                "warm_start": warm.hexdigest() if warm_start_params else None}
-    return content_key(config_key("figure5_run", identity), qpolicy.__version__, source_hash())
+def make_study(scale="quick", kinds=None, **changes):
+    """:meth:`Study.quick` or :meth:`Study.full` with ``changes``; ``kinds`` and ``limits`` may
+    be one value or a list (as ``qpolicy sweep --grid`` gives them)."""
+    if scale not in ("quick", "full"):
+        raise ValueError(f"scale must be 'quick' or 'full', got {scale!r}")
+    if kinds is not None:
+        changes["kinds"] = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if isinstance(changes.get("limits"), (int, float)):
+        changes["limits"] = (changes["limits"],)
+    if "limits" in changes:
+        changes["limits"] = tuple(changes["limits"])
+    return getattr(Study, scale)(**changes)
 
 
-def run_once(study, kind, limit, updates, seed, warm_start, out, log, tag=""):
-    """Train one run (or load it if finished); returns (final params, record)."""
-    path = os.path.join(out, "runs", f"{kind}_limit{limit:g}_seed{seed}_u{updates}{tag}.npz")
+def chain_config(study, kind):
+    """The sweep configuration of ``study``'s ``kind`` chain: every field that changes its
+    runs (``name`` only titles the figure; the MAPPO hyperparameters are :func:`mappo_config`,
+    i.e. code, covered by the store's source hash)."""
+    if kind not in study.kinds:
+        raise ValueError(f"kind must be one of the study's kinds {study.kinds}, got {kind!r}")
+    fields = dataclasses.asdict(study)
+    del fields["kinds"], fields["name"]
+    fields["limits"] = [float(v) for v in study.limits]
+    return {"kind": kind, **fields}
+
+
+def figure5_grid(scale="quick", kinds=None, **changes):
+    """The chain cells of a Fig. 5 study, one per kind (``qpolicy sweep figure5 --grid
+    scale=full limits=5.0,5.5 seed=1``; ``changes``: fields of :class:`Study`)."""
+    study = make_study(scale, kinds, **changes)
+    return [chain_config(study, kind) for kind in study.kinds]
+
+
+def figure5_cell(config, checkpoint=None):
+    """Train and evaluate one chain (:func:`train_chain`) of the configuration
+    :func:`chain_config` made; summary ``{"records": [...]}``, arrays the final and best
+    parameters and the training history of every run (``run<i>/params/<name>``, ...)."""
+    config = dict(config)
+    kind = config.pop("kind")
+    config["limits"] = tuple(config["limits"])
+    study = Study(**config, kinds=(kind,))
+    runs = train_chain(study, kind, checkpoint)
+    records = [r["record"] for r in runs]
+    finals = ", ".join(f"{r['final']['exact_throughput']:.3f}/{r['final']['exact_wait']:.3f}"
+                       for r in records)
+    arrays = {f"run{i}/{part}/{name}": value for i, r in enumerate(runs)
+              for part in ("params", "best_params", "history") for name, value in r[part].items()}
+    resumed = sum(r["resumed"] or r.get("from_chain_checkpoint", False) for r in records)
+    return {"records": records, "resumed_runs": resumed,
+            "headline": f"{kind}: {len(records)} runs, final Θ/W exact {finals}"}, arrays
+
+
+def _log(kind, limit):
+    return lambda line: print(f"  {kind} limit {limit}: {line}", file=sys.stderr, flush=True)
+
+
+def train_run(study, kind, limit, updates, seed, warm_start, checkpoint=None):
+    """Train and evaluate one run; ``warm_start`` None or (params, Lagrange multiplier);
+    ``checkpoint``: MAPPO checkpoint path, resumed when it exists.  Returns a dict with
+    ``params``, ``best_params``, ``history`` and the JSON ``record``."""
     params0, lambda0 = warm_start if warm_start is not None else (None, 0.5)
     config = mappo_config(kind, limit, updates, lambda0)
-    key = run_key(study, config, seed, params0)
-    saved = load_checkpoint(path) if os.path.exists(path) else None
-    if saved is not None and str(saved.get("key")) != key:
-        log(f"  {kind} limit {limit}: {path} was trained with another configuration, warm start "
-            f"or code: recomputing it")
-        saved = None
-    if saved is not None:
-        log(f"  {kind} limit {limit}: loaded {path}")
-        record = json.loads(saved["record"])
-        agent = Agent(config, 2, 1, RoutingEnv.state_dim, 2)
-        for model, key in (("final", "params"), ("best", "best_params")):    # cheap, deterministic:
-            p, throughput, wait = exact_performance(agent, saved[key],            # always recomputed
-                                                    study.arrival_rate, study.service_rate)
-            record[model].update(exact_p=p, exact_throughput=throughput, exact_wait=wait)
-        return saved["params"], record
     env = RoutingEnv(n_envs=study.n_envs, arrival_rate=study.arrival_rate,
                      service_rate=study.service_rate)
+    resume = checkpoint is not None and os.path.exists(checkpoint)
     tic = time.perf_counter()
-    run = train(env, config, seed=seed, init_params=params0,
-                log=lambda line: log(f"  {kind} limit {limit}: {line}"))
+    run = train(env, config, seed=seed, init_params=params0, checkpoint=checkpoint,
+                resume=resume, log=_log(kind, limit))
     seconds = time.perf_counter() - tic
     steps = int(run.history["env_steps"][-1]) + config.warmup_steps * study.n_envs
     record = {"kind": kind, "limit": limit, "seed": seed, "updates": updates,
-              "train_seconds": seconds, "env_steps": steps, "steps_per_second": steps / seconds,
+              "train_seconds": seconds, "env_steps": steps, "resumed": resume,
+              "steps_per_second": None if resume else steps / seconds,
               "multiplier": run.multiplier, "best_update": run.best_update,
               "final_batch_cost": float(run.history["cost"][-1])}
     record["final"] = evaluate(run.agent, run.params, study, seed)
     record["best"] = evaluate(run.agent, run.best_params, study, seed + 1)
-    save_checkpoint(path, params=run.params, best_params=run.best_params, key=key,
-                    record=json.dumps(record), history=dict(run.history))
-    log(f"  {kind} limit {limit}: final Θ={record['final']['exact_throughput']:.4f} "
-        f"W={record['final']['exact_wait']:.4f} (exact), {seconds:.0f} s, "
-        f"{record['steps_per_second']:.0f} env-steps/s")
-    return run.params, record
+    _log(kind, limit)(f"final Θ={record['final']['exact_throughput']:.4f} "
+                      f"W={record['final']['exact_wait']:.4f} (exact), {seconds:.0f} s")
+    return {"params": run.params, "best_params": run.best_params,
+            "history": dict(run.history), "record": record}
 
 
 def excess(study, p, wait):
@@ -253,26 +300,54 @@ def excess(study, p, wait):
     return wait - theory.base_wait(lam, mu) - float(theory.communication_extra([p], lam, mu)[0][0])
 
 
-def train_chain(study, kind, out, log=print):
-    """Initial runs at limits[0], keep the best (lowest exact excess wait), then the chain."""
-    records, candidates = [], []
+def train_chain(study, kind, checkpoint=None):
+    """App. H.2's procedure for one kind: ``initial_runs`` runs at ``limits[0]``, keep the one
+    with the lowest exact excess wait, then a chain of runs at the next limits, each
+    warm-started from the previous final model and multiplier.  Returns the runs (dicts of
+    :func:`train_run`) in order.
+
+    ``checkpoint``: after each finished run the chain's runs so far are saved there, and the run
+    in progress checkpoints to ``<checkpoint without .npz>.run<i>.npz``; an interrupted chain
+    resumes from both (a resumed run is the same run: same seed, warm start and updates)."""
+    done = _load_chain(checkpoint)
+
+    def run(i, limit, updates, seed, warm_start):
+        if i < len(done):                # finished before the interruption
+            done[i]["record"]["from_chain_checkpoint"] = True
+            return done[i]
+        part = None if checkpoint is None else f"{checkpoint[:-len('.npz')]}.run{i}.npz"
+        result = train_run(study, kind, limit, updates, seed, warm_start, part)
+        done.append(result)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, runs=len(done), **{
+                f"run{j}": dict(r, record=json.dumps(r["record"])) for j, r in enumerate(done)})
+            if os.path.exists(part):
+                os.remove(part)
+        return result
+
+    runs, candidates = [], []
     for k in range(study.initial_runs):
         seed = study.seed + 1000 * (k + 1)
-        log(f"{kind}: initial run {k + 1}/{study.initial_runs} at limit {study.limits[0]}")
-        params, record = run_once(study, kind, study.limits[0], study.updates_initial, seed,
-                                  None, out, log)
-        records.append(record)
-        final = record["final"]
-        candidates.append((excess(study, final["exact_p"], final["exact_wait"]), k, params,
-                           record["multiplier"], seed))
-    _, _, params, multiplier, seed = min(candidates, key=lambda c: c[:2])
-    for k, limit in enumerate(study.limits[1:], start=1):
-        log(f"{kind}: chain run {k} at limit {limit}, warm start from seed {seed}")
-        params, record = run_once(study, kind, limit, study.updates_chain, seed,
-                                  (params, multiplier), out, log, tag=f"_chain{k}")
-        multiplier = record["multiplier"]
-        records.append(record)
-    return records
+        result = run(k, study.limits[0], study.updates_initial, seed, None)
+        runs.append(result)
+        final = result["record"]["final"]
+        candidates.append((excess(study, final["exact_p"], final["exact_wait"]), k, seed))
+    _, k, seed = min(candidates)
+    params, multiplier = runs[k]["params"], runs[k]["record"]["multiplier"]
+    for j, limit in enumerate(study.limits[1:], start=1):
+        result = run(study.initial_runs + j - 1, limit, study.updates_chain, seed,
+                     (params, multiplier))
+        params, multiplier = result["params"], result["record"]["multiplier"]
+        runs.append(result)
+    return runs
+
+
+def _load_chain(checkpoint):
+    if checkpoint is None or not os.path.exists(checkpoint):
+        return []
+    saved = load_checkpoint(checkpoint)
+    return [dict(saved[f"run{i}"], record=json.loads(saved[f"run{i}"]["record"]))
+            for i in range(saved["runs"])]
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,8 +488,9 @@ def summarize(study, records, seconds):
     rows = point_rows(study, records)
     ent = [r for r in rows if r["kind"] == "entangled"]
     gaps = [r["exact_excess"] - r["entangled_frontier_excess"] for r in ent]
-    train_steps = sum(r["env_steps"] for r in records)
-    train_seconds = sum(r["train_seconds"] for r in records)
+    fresh = [r for r in records if not r.get("resumed")]     # trained in one go: a rate
+    train_steps = sum(r["env_steps"] for r in fresh)
+    train_seconds = sum(r["train_seconds"] for r in fresh)
     return {
         "study": dataclasses.asdict(study), "rows": rows, "seconds": seconds,
         "judge": {kind: judge(rows, kind) for kind in study.kinds},
@@ -448,27 +524,28 @@ def markdown(summary):
     return "\n".join(lines)
 
 
-def _chain_job(args):
-    study, kind, out = args
-    return train_chain(study, kind, out, log=lambda line: print(line, flush=True))
-
-
-def run_study(study, out, jobs=1, log=print):
-    """Train and evaluate all chains, write ``figure5.json``, ``figure5.md``, ``figure5.png``."""
-    os.makedirs(os.path.join(out, "runs"), exist_ok=True)
-    tic = time.perf_counter()
-    tasks = [(study, kind, out) for kind in study.kinds]
-    if jobs > 1 and len(tasks) > 1:
-        # spawned single-BLAS-thread workers: forked ones inherit the parent's multithreaded
-        # BLAS, and two of them on 2 cores ran the entangled chain 3x slower (measured)
-        chains = in_worker_processes(_chain_job, tasks, jobs)
-    else:
-        chains = [train_chain(study, kind, out, log) for kind in study.kinds]
-    records = [r for chain in chains for r in chain]
-    summary = summarize(study, records, time.perf_counter() - tic)
+def run_study(study, out, jobs=1, scheduler=None, store=None, no_recompute=False, log=print):
+    """Train (or reuse) the study's chains through the sweep store — ``store`` (a folder or a
+    :class:`qpolicy.sweep.Store`; default ``OUT/store``) — on ``jobs`` local workers or a Dask
+    ``scheduler``, and write ``figure5.json``, ``figure5.md``, ``figure5.png`` under ``out``.
+    Returns the :func:`summarize` dict with ``figure`` (its path) and ``sweep`` (the
+    :class:`qpolicy.sweep.SweepResult`)."""
+    from qpolicy import sweep
+    store = sweep.Store(os.path.join(out, "store") if store is None else store) \
+        if not isinstance(store, sweep.Store) else store
+    os.makedirs(out, exist_ok=True)
+    result = sweep.run("figure5", figure5_cell, [chain_config(study, k) for k in study.kinds],
+                       store.path, jobs=jobs, scheduler=scheduler, no_recompute=no_recompute,
+                       log=log, store=store)
+    result.raise_if_failed()
+    records = [r for cell in result.cells for r in cell.summary["records"]]
+    summary = summarize(study, records, result.seconds)
+    summary["cells"] = [{"key": c.key, "kind": c.config["kind"], "status": c.status}
+                        for c in result.cells]
     with open(os.path.join(out, "figure5.json"), "w") as fh:
         json.dump(summary, fh, indent=1)
     with open(os.path.join(out, "figure5.md"), "w") as fh:
         fh.write(markdown(summary) + "\n")
     summary["figure"] = plot(study, summary["rows"], os.path.join(out, "figure5.png"))
+    summary["sweep"] = result
     return summary

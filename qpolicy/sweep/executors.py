@@ -52,13 +52,6 @@ def local_pool(jobs):
             yield pool
 
 
-def in_worker_processes(function, tasks, jobs):
-    """``[function(t) for t in tasks]`` in ``jobs`` spawned single-BLAS-thread processes."""
-    tasks = list(tasks)
-    with local_pool(min(jobs, max(len(tasks), 1))) as pool:
-        return list(pool.map(function, tasks))
-
-
 class InProcess(Executor):
     """A sequential executor: ``submit`` runs the call at once in this process."""
 

@@ -7,7 +7,8 @@ returns a :class:`SweepResult`.  ``function`` must be importable by the workers 
 function of an installed module); ``summary`` is a JSON-able dict (its optional ``"headline"``
 string is shown in progress lines), ``arrays`` a dict of numpy arrays.  ``checkpoint`` is a path
 the function may use to save and resume its state (it is kept between runs of the same
-configuration and code and deleted once the result is stored).
+configuration and code and deleted once the result is stored); a cell made of several runs may
+also use paths ``checkpoint[:-4] + ".<name>.npz"`` beside it, deleted with it.
 
 Each finished cell prints one plain line (with the overall count and an ETA); a cell whose
 function raises is reported with its key and traceback (also in ``<stem>.failed.json``) and the
@@ -63,12 +64,19 @@ class SweepResult:
     def ok(self):
         return not self.failed
 
+    def raise_if_failed(self):
+        """Raise ``RuntimeError`` naming the failed cells (and the first one's traceback)."""
+        if self.failed:
+            first = self.failed[0]
+            raise RuntimeError(f"{len(self.failed)} {self.study} cell(s) failed; first "
+                               f"{first.key}:\n{first.error}")
+
     def table(self):
         """A readable summary table: one row per cell (varying configuration values only)."""
         axes = varying_axes([c.config for c in self.cells])
         header = ["key", "status", "seconds"] + axes + ["result"]
         rows = [[c.key, c.status, "" if c.seconds is None else f"{c.seconds:.1f}"]
-                + [_short(c.config.get(a)) for a in axes]
+                + [_short(c.config[a]) if a in c.config else "" for a in axes]
                 + [(c.summary or {}).get("headline", "") if c.status != "failed"
                    else (c.error or "").strip().splitlines()[-1][:60]] for c in self.cells]
         widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
@@ -155,7 +163,7 @@ def run(study, function, configs, out, *, jobs=None, scheduler=None, executor=No
         if stored is not None:
             cells[k] = CellResult(study, c, k, "reused", stored.summary,
                                   stored.provenance.get("seconds"), path=stored.path)
-            _remove(store.checkpoint(study, c))    # left over if a driver died after storing
+            store.remove_checkpoint(study, c)    # left over if a driver died after storing
         else:
             todo.append(k)
     if cells:
@@ -182,7 +190,7 @@ def run(study, function, configs, out, *, jobs=None, scheduler=None, executor=No
             except Exception:  # noqa: BLE001 (an unstorable result is a failed cell)
                 outcome = ("error", traceback.format_exc())
             else:
-                _remove(store.checkpoint(study, config))
+                store.remove_checkpoint(study, config)
                 cells[k] = CellResult(study, config, k, "computed", summary, seconds,
                                       path=store.file(study, config, ".npz"))
         if outcome[0] == "error":
@@ -239,7 +247,8 @@ class _Progress:
         elapsed = time.perf_counter() - self.start
         left = self.to_compute - self.computed
         eta = f"ETA {_duration(elapsed / self.computed * left)}" if left else "done"
-        values = " ".join(f"{a}={_short(cell.config.get(a))}" for a in self.axes)
+        values = " ".join(f"{a}={_short(cell.config[a])}" for a in self.axes
+                          if a in cell.config)        # a study may mix kinds of cells
         if cell.status == "failed":
             detail = "FAILED: " + (cell.error or "").strip().splitlines()[-1][:80]
         else:

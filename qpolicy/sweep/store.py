@@ -19,7 +19,8 @@ into place: the last one wins and either is correct.  The ``.json`` beside it is
 Besides results the folder holds, per cell, ``<stem>.running.json`` (a worker is computing it:
 host, pid, start time), ``<stem>.failed.json`` (the last failure and its traceback) and
 ``checkpoints/<stem>-<content key>.npz`` (an interrupted run's checkpoint, resumed only by the
-same content key, i.e. the same configuration and code).
+same content key, i.e. the same configuration and code; a cell made of several runs may add
+files ``<that path without .npz>.<name>.npz``, removed with it).
 
 Example
 -------
@@ -174,6 +175,17 @@ class Store:
         key = config_key(study, config)
         return os.path.join(self.path, "checkpoints",
                             f"{study}-{key}-{content_key(key, self.version, self.source)}.npz")
+
+    def remove_checkpoint(self, study, config):
+        """Remove a cell's checkpoint and the ``<checkpoint stem>.<name>.npz`` files beside it."""
+        path = self.checkpoint(study, config)
+        folder = os.path.dirname(path)
+        prefix = os.path.basename(path)[:-len(".npz")] + "."
+        _remove(path)
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                if name.startswith(prefix) and name.endswith(".npz"):
+                    _remove(os.path.join(folder, name))
 
     def provenance(self, study, config, summary=None, seconds=None):
         key = config_key(study, config)
