@@ -645,6 +645,32 @@ def value_interval(game, questions, answers, confidence=0.95, anytime=False):
                          running_upper=scale(upper) if anytime else None)
 
 
+def play_rounds(game, table, rounds, seed):
+    """``rounds`` rounds of ``game`` played by the policy ``table``: ``(questions, answers)``.
+
+    Questions from the game's referee seeded by ``seed`` (``game.referee(seed).ask``), answers
+    drawn from ``table[a..., o...]`` with ``numpy.random.default_rng([seed, 1])`` — the rounds
+    ``qpolicy certify RUN.npz --rounds N --seed S`` tests, so a study and the command certify
+    the same data.
+
+    >>> import qpolicy as qp
+    >>> from qpolicy import games
+    >>> q, a = play_rounds(games.chsh(), qp.born(*games.chsh_quantum_strategy()), 5, seed=0)
+    >>> q.shape, a.shape
+    ((5, 2), (5, 2))
+    """
+    from qpolicy.learn.reinforce import sample_answers
+    game = _check_game(game)
+    table = check_table(table, game.n_players, tuple(game.n_answers) + tuple(game.n_questions),
+                        name="table")
+    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 1:
+        raise ValueError(f"rounds must be a positive integer, got {rounds!r}")
+    questions = game.referee(seed).ask(int(rounds))
+    answers, _ = sample_answers(table[None], questions[None], game.n_answers,
+                                np.random.default_rng([seed, 1]))
+    return questions, answers[0]
+
+
 def _betting_sequence(y, alpha, chunk=4096):
     """Running ``(lower, upper)`` of the hedged-capital confidence sequence of mean(y ∈ [0, 1])."""
     n = y.size

@@ -35,7 +35,7 @@ import sys
 import numpy as np
 
 from qpolicy import games
-from qpolicy.certify import bell_test, pbr_factor, samples_needed, value_interval
+from qpolicy.certify import bell_test, pbr_factor, play_rounds, samples_needed, value_interval
 
 #: Target of the planner line of the report.
 PLAN_P_VALUE, PLAN_POWER = 1e-6, 0.95
@@ -145,7 +145,6 @@ def _read_csv(path, n_players):
 
 def _sample_run(args, path):
     from qpolicy.learn.checkpoint import load_checkpoint
-    from qpolicy.learn.reinforce import sample_answers
     if args.rounds < 1:
         raise ValueError(f"--rounds must be at least 1, got {args.rounds}")
     ck = load_checkpoint(path)
@@ -156,10 +155,8 @@ def _sample_run(args, path):
     index = int(np.argmax(values)) if args.run is None else args.run
     if not 0 <= index < len(tables):
         raise ValueError(f"--run must lie in 0..{len(tables) - 1}, got {index}")
-    questions = game.referee(args.seed).ask(args.rounds)
-    rng = np.random.default_rng([args.seed, 1])
-    answers, _ = sample_answers(tables[index][None], questions[None], game.n_answers, rng)
-    return game, questions, answers[0], "run", index, tables[index], args.seed
+    questions, answers = play_rounds(game, tables[index], args.rounds, args.seed)
+    return game, questions, answers, "run", index, tables[index], args.seed
 
 
 def certify(args):

@@ -411,6 +411,31 @@ def test_cli_certifies_a_learned_run(chsh_run, tmp_path, capsys):
     assert "wins test" in text and "recorded in" in text and "PBR" not in text
 
 
+def test_play_rounds_are_the_rounds_the_command_certifies(chsh_run, capsys):
+    # the certification study plays a run with play_rounds; the command must test the same data
+    assert main(["certify", str(chsh_run), "--rounds", "600", "--seed", "0", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    run = reinforce.load_run(chsh_run)
+    table = run.best_tables[int(np.argmax(run.best_values))]
+    q, a = certify.play_rounds(games.chsh(), table, 600, seed=0)
+    assert bell_test(games.chsh(), q, a).p_value == pytest.approx(
+        report["tests"]["wins"]["p_value"], rel=1e-12)
+    pbr = bell_test(games.chsh(), q, a, method="pbr", factor=certify.pbr_factor(games.chsh(),
+                                                                               table))
+    assert pbr.p_value == pytest.approx(report["tests"]["pbr"]["p_value"], rel=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, error, word", [
+    ({"rounds": 0}, ValueError, "rounds"), ({"rounds": 2.5}, ValueError, "rounds"),
+    ({"table": np.ones((2, 2, 2, 2))}, ValueError, "table"),
+    ({"table": np.full((2, 2, 3, 2), 0.25)}, ValueError, "table")])
+def test_play_rounds_rejects_bad_input(kwargs, error, word):
+    arguments = {"game": games.chsh(), "table": np.full((2, 2, 2, 2), 0.25), "rounds": 10,
+                 "seed": 0, **kwargs}
+    with pytest.raises(error, match=word):
+        certify.play_rounds(**arguments)
+
+
 def test_cli_reads_csv_and_the_quantum_null(tmp_path, capsys):
     game = games.chsh()
     q, a = sample(game, qp.policies.pr_box(), 100, seed=0)

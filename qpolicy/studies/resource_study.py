@@ -202,4 +202,5 @@ def routing_cell(config, checkpoint=None):
               "critical": {"estimate": float(estimate), "upper": float(upper),
                            "lower": float(lower), "nu": float(nu)},
               "seconds": time.perf_counter() - started}
-    return {"result": result, "headline": f"helps iff v > {estimate:.6f}"}, {}
+    return {"result": result, "headline": f"helps above v = {upper:.6f} (proved), not at or "
+                                          f"below {lower:.6f}"}, {}
