@@ -65,10 +65,12 @@ them).  The result names the choice in ``details["positivity"]`` and whether row
 **How it is built.**  Index maps are computed with NumPy from per-party multiplication tables,
 and cvxpy receives one PSD constraint :math:`\Gamma = \operatorname{reshape}(A y) \succeq 0` with
 a sparse 0/1 selector ``A`` (one variable per class of identified entries) and, optionally, one
-vectorized positivity constraint.  Default solvers (:func:`_attempts`): Clarabel (interior
-point, ~1e-8) up to :data:`CLARABEL_MAX_SIZE` monomials, falling back to its other
-factorization and then SCS; SCS at tolerance 1e-8 above (first order; measured within ~3e-8 of
-Clarabel on Tetra at "1+AB").  ``solver=`` overrides.
+vectorized positivity constraint.  Default solvers (:func:`_attempts`, measured by
+``benchmarks/bench_npa_solvers.py``): Clarabel (interior point) up to
+:data:`CLARABEL_MAX_SIZE` monomials, falling back to its other factorization, CVXOPT and SCS;
+above, a short SCS run (first order, at 1e-8) kept only if it converges, then CVXOPT (interior
+point; per iteration ~m²N² work for m moment variables instead of Clarabel's dense N(N+1)/2
+block) while its memory estimate fits, then SCS in full.  ``solver=`` overrides.
 
 **Certified values and blocks.**  The payoff is normalized (constant per question tuple taken
 out, largest coefficient 1) before solving and mapped back, so the value is affine-invariant in
@@ -998,8 +1000,10 @@ def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
     level : ``1``, ``2``, ... or ``"1+AB"``, ``"1+AB+AAB"``, ``"1+AB+ABC"`` (:func:`parse_level`).
     solver : cvxpy solver name, used alone.  Default (None): chosen by the moment matrix's size
         and fallen back across solvers before raising (:func:`_attempts`: Clarabel up to
-        :data:`CLARABEL_MAX_SIZE` monomials, then its other factorization, then SCS; SCS with
-        :data:`SCS_DEFAULTS` above).  ``details["size"]`` and ``solver`` say what was used.
+        :data:`CLARABEL_MAX_SIZE` monomials; above, an SCS probe, CVXOPT, then SCS with
+        :data:`SCS_DEFAULTS`).  ``details["size"]`` and ``solver`` say what was used;
+        ``details["certificate"]`` holds the dual matrices that prove ``value``
+        (:func:`verify_certificate` re-checks them without solving).
     positivity : add ``p(a|o) ≥ 0`` for every answer including the dropped last one.
     decompose : bound independent question blocks separately (see above; not with
         ``extra_words``, whose question indices refer to the whole game).
@@ -1016,7 +1020,10 @@ def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
         ``size`` (N), ``n_variables``, ``positivity``, ``positivity_rows``, ``extra_monomials``,
         ``build_seconds``, ``solve_seconds``, ``table`` (the solver's optimal table ``p[a...,
         o...]``), ``primal_value``, ``gap``, ``dual_bound`` (= ``value``, kept for older callers),
-        ``offset`` and ``scale`` (the normalization).  Status "optimal_inaccurate" is accepted only
+        ``offset`` and ``scale`` (the normalization), ``certificate`` (one ``{"Z": dual matrix,
+        "multipliers": positivity multipliers or None}`` per question block: the matrices whose
+        :func:`dual_bound` gives ``value``; ``solve_seconds`` counts every solver attempt).
+        Status "optimal_inaccurate" is accepted only
         when the certificate is within :data:`INACCURATE_GAP` (normalized) of the solver's value;
         otherwise the next solver is tried, and :class:`~qpolicy.bounds.results.SolverError` is
         raised after the last.  Oversized levels raise ``ValueError`` before anything is built
@@ -1162,9 +1169,10 @@ def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
     **Cost and solvers.**  Membership needs the *joint* moment matrix (a sub-table passing is
     only a necessary condition), and fixing the correlators leaves most entries free (Cube at
     "1+AB": 28 896 of 29 185), so the SDP keeps its full size (289 monomials).  ``solver=None``:
-    Clarabel up to :data:`CLARABEL_MAX_SIZE` monomials (then its other factorization, then
+    Clarabel up to :data:`CLARABEL_MAX_SIZE` monomials (then its other factorization, CVXOPT,
     SCS); above, SCS at tolerance ``atol`` — the decision's own resolution — and, if that leaves
-    the answer undecided, once more warm-started at ``atol/100``.  A named ``solver`` is used
+    the answer undecided, CVXOPT where its memory estimate fits (not the Cube's joint SDP: 26
+    GB), then SCS once more warm-started at ``atol/100``.  A named ``solver`` is used
     alone.  Moment matrices above :data:`MAX_MOMENT_SIZE` monomials, or too large for an
     interior-point ``solver`` (:data:`INTERIOR_POINT_MAX_BYTES`), raise ``ValueError`` before
     solving.  ``p`` must be a conditional distribution (validated); ``atol`` a positive finite
