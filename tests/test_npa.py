@@ -544,10 +544,15 @@ def test_membership_says_how_it_was_decided():
         bool(inside)
 
 
+def _near_boundary_table():
+    return 0.9 * _chsh_quantum_table() + 0.1 * pr_box()       # t* = 0.00967 (Clarabel)
+
+
 def _undecided():
     from qpolicy.bounds.npa import npa_membership
-    # a first-order solve stopped after 30 iterations: its certificates are too loose to decide
-    return npa_membership(_chsh_quantum_table(), solver="SCS", max_iters=30)
+    # asked at atol = 0.005 < t*: no point can prove membership, and a first-order solve
+    # stopped after 10 iterations leaves the dual certificate too loose to prove the contrary
+    return npa_membership(_near_boundary_table(), atol=0.005, solver="SCS", max_iters=10)
 
 
 def test_an_undecided_membership_is_reported_as_such():
@@ -556,8 +561,30 @@ def test_an_undecided_membership_is_reported_as_such():
     assert membership.status == "undecided"
     assert membership.lower <= membership.atol < membership.upper
     with pytest.raises(UndecidedError) as info:
-        in_npa(_chsh_quantum_table(), solver="SCS", max_iters=30)
+        in_npa(_near_boundary_table(), atol=0.005, solver="SCS", max_iters=10)
     assert info.value.membership.status == "undecided"
+
+
+def test_a_rough_solve_of_a_member_is_decided_by_polishing_its_point():
+    """SCS stopped after 30 iterations leaves the Tsirelson table undecided (before: -λ_min of
+    its point above atol); alternating projections from that point, correlators kept fixed,
+    find a moment matrix with -λ_min ≤ atol: a certified member without a second solve."""
+    from qpolicy.bounds.npa import (_membership_primal_bound, _polished_membership_point,
+                                    npa_membership)
+    table = _chsh_quantum_table()
+    membership = npa_membership(table, solver="SCS", max_iters=30)
+    assert membership.status == "member" and membership.upper <= 1e-6
+    # the polish itself, from a deliberately poor point: a valid certificate, much smaller
+    relaxation = npa_relaxation((2, 2), (2, 2), 1)
+    fixed = relaxation.correlator_variable.ravel()
+    correlators = np.linalg.lstsq(relaxation.correlator_map.toarray(), table.ravel(),
+                                  rcond=None)[0]
+    values = np.zeros(relaxation.n_variables)
+    values[fixed] = correlators
+    rough = _membership_primal_bound(relaxation, values)
+    polished = _polished_membership_point(relaxation, values, fixed, 1e-9)
+    assert np.array_equal(polished[fixed], correlators)
+    assert _membership_primal_bound(relaxation, polished) < min(rough / 10, 1e-6)
 
 
 def test_classify_reports_undecided_instead_of_a_verdict(monkeypatch):

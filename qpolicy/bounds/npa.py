@@ -148,6 +148,13 @@ REFINE_MIN_GAIN = 1e-11
 #: ``in_npa`` accepts a table when the smallest shift ``t`` with ``Γ + t·I ⪰ 0`` is at most this.
 IN_NPA_ATOL = 1e-6
 
+#: An undecided membership answer first polishes the solver's point by at most this many
+#: alternating projections (:func:`_polished_membership_point`, one N×N eigendecomposition
+#: each).  Measured on the Cube's see-saw table at "1+AB" (289 monomials): SCS at 1e-6 leaves
+#: -λ_min = 4.7e-6 (undecided); 240 projections (1.8 s) bring it to 9.9e-7, a certified member,
+#: instead of a second SCS solve at 1e-8 (~140 s).
+MEMBERSHIP_POLISH_STEPS = 400
+
 #: Largest moment matrix (monomials) any NPA SDP is attempted for.  The largest SDP measured to
 #: finish here is the Cube's joint 289-monomial membership SDP (SCS, 72–121 s on 2 shared
 #: cores); SCS's cost per iteration grows as N³ (an N×N eigendecomposition), so CHSH at level
@@ -1231,6 +1238,11 @@ def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
         lower = _membership_dual_bound(relaxation, correlators, psd.dual_value, max(upper, 0.0))
         if lower <= atol < _membership_dual_bound(relaxation, correlators, psd.dual_value, atol):
             lower = float(np.nextafter(atol, np.inf))
+        if lower <= atol < upper:           # undecided: try to certify membership cheaply
+            polished = _polished_membership_point(relaxation, values, fixed, 0.99 * atol)
+            upper = min(upper, _membership_primal_bound(relaxation, polished))
+            lower = max(lower, _membership_dual_bound(relaxation, correlators, psd.dual_value,
+                                                      max(upper, 0.0)))
         upper = max(upper, lower)
         return (lower, upper), upper <= atol or lower > atol
 
@@ -1273,6 +1285,30 @@ def _moment_values(relaxation, values):
     """Γ as a NumPy matrix for the variable values ``values`` (zero products are 0)."""
     ev = relaxation.entry_variable
     return np.where(ev >= 0, values[np.maximum(ev, 0)], 0.0)
+
+
+def _polished_membership_point(relaxation, values, fixed, target):
+    """A point with the same fixed correlators and a smaller ``-λ_min Γ``: alternating
+    projections between the PSD cone and the moment matrices with those correlators (clip Γ's
+    negative eigenvalues, then average each free class of entries), at most
+    :data:`MEMBERSHIP_POLISH_STEPS` steps, stopping once ``-λ_min ≤ target``.  Returns the best
+    point seen; any point is a valid primal certificate (:func:`_membership_primal_bound`)."""
+    A = _entry_selector(relaxation)
+    AT = A.T.tocsr()
+    counts = np.maximum(np.asarray(A.sum(axis=0)).ravel(), 1.0)
+    free = np.ones(relaxation.n_variables, dtype=bool)
+    free[fixed] = False
+    best, best_gap = values, np.inf
+    for _ in range(MEMBERSHIP_POLISH_STEPS):
+        G = _moment_values(relaxation, values)
+        eigenvalues, vectors = np.linalg.eigh((G + G.T) / 2)
+        if -eigenvalues[0] < best_gap:
+            best, best_gap = values, -eigenvalues[0]
+        if best_gap <= target:
+            break
+        clipped = (vectors * np.maximum(eigenvalues, 0.0)) @ vectors.T
+        values = np.where(free, (AT @ clipped.ravel()) / counts, values)
+    return best
 
 
 def _membership_primal_bound(relaxation, values):
