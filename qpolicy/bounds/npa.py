@@ -943,25 +943,27 @@ def _npa_block(weights, level, solver, positivity, solver_options, extra_words):
         certified, Z = refined_dual_bound(relaxation, direction, sign * Z, multipliers,
                                           return_matrix=True)
         gap = certified - float(problem.value)
-        return (certified, {"Z": Z, "multipliers": multipliers}), bool(
+        # this attempt's point, kept with its certificate (a later attempt may overwrite it)
+        point = float(problem.value), np.asarray(gamma.value), np.asarray(table.value)
+        return (certified, {"Z": Z, "multipliers": multipliers}, point), bool(
             np.isfinite(certified)) and (status == cp.OPTIMAL or gap <= INACCURATE_GAP)
 
     what = f"NPA level {relaxation.level} SDP"
-    (certified, certificate), solver_name, status, solve_seconds, accepted = _solve_certified(
-        problem, attempts, what, certify)
+    (certified, certificate, (value, moments, probabilities)), solver_name, status, \
+        solve_seconds, accepted = _solve_certified(problem, attempts, what, certify)
     if not accepted:
         raise SolverError(f"{solver_name} did not solve the {what} to a certificate within "
                           f"INACCURATE_GAP = {INACCURATE_GAP:g} (normalized)", status)
     upper = _map_back(offset, scale, certified)
-    primal = offset + scale * float(problem.value)
+    primal = offset + scale * value
     return Bound(
         value=upper, upper=upper, kind="npa", solver=solver_name, status=status,
-        level=relaxation.level, moment_matrix=np.asarray(gamma.value),
+        level=relaxation.level, moment_matrix=moments,
         seconds=time.perf_counter() - start,
         details={**details, "positivity_rows": positivity_rows,
                  "build_seconds": build_seconds, "solve_seconds": solve_seconds,
                  "primal_value": primal, "dual_bound": upper, "gap": upper - primal,
-                 "table": np.asarray(table.value).reshape(weights.shape),
+                 "table": probabilities.reshape(weights.shape),
                  "certificate": [certificate]})
 
 
@@ -1228,7 +1230,7 @@ def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
     problem = cp.Problem(cp.Minimize(t), [psd, y[fixed] == correlators])
 
     def certify(status):
-        if psd.dual_value is None or y.value is None:
+        if psd.dual_value is None or y.value is None or t.value is None:
             return None, False
         values = np.array(y.value, dtype=float)
         values[fixed] = correlators
@@ -1244,9 +1246,9 @@ def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
             lower = max(lower, _membership_dual_bound(relaxation, correlators, psd.dual_value,
                                                       max(upper, 0.0)))
         upper = max(upper, lower)
-        return (lower, upper), upper <= atol or lower > atol
+        return (lower, upper, float(t.value)), upper <= atol or lower > atol
 
-    (lower, upper), solver_name, status, _, decided = _solve_certified(
+    (lower, upper, solver_t), solver_name, status, _, decided = _solve_certified(
         problem, attempts, f"NPA level {relaxation.level} membership SDP", certify)
     if upper <= atol:
         verdict, reason = MEMBER, "primal certificate: -lambda_min(Gamma) <= atol"
@@ -1257,7 +1259,7 @@ def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
     return Membership(status=verdict, lower=lower, upper=upper, atol=atol, reason=reason,
                       level=relaxation.level, solver=solver_name, solver_status=status,
                       seconds=time.perf_counter() - start,
-                      details={"solver_t": float(t.value), "size": N,
+                      details={"solver_t": solver_t, "size": N,
                                "signaling_residual": residual})
 
 
