@@ -311,6 +311,7 @@ def test_solver_choice_by_shape():
     assert names(_attempts(None, 88, {}, 868)) == [                     # I3322 level 3
         ("SCS", True), ("CVXOPT", False), ("CVXOPT", False), ("SCS", False)]
     assert names(_attempts(None, 289, {}, 29185)) == [("SCS", False)]   # Cube joint: 26 GB
+    assert names(_attempts(None, 150, {}, 8000)) == [("SCS", False)]    # 2 GB, but N²m² = 1e12
     assert CLARABEL_MAX_SIZE < 81
     # a named solver alone; the caller's tolerances replace CVXOPT's, without the retry
     assert names(_attempts("CVXOPT", 88, {"abstol": 1e-7}, 868)) == [("CVXOPT", False)]

@@ -175,6 +175,12 @@ INTERIOR_POINT_SOLVERS = ("CLARABEL", "CVXOPT", "MOSEK", "SDPA", "COPT")
 #: is 7e-10, in the same number of iterations (measured: 0.06 s level 2, 3.9 s level 3).
 CVXOPT_DEFAULTS = {"abstol": 1e-9, "reltol": 1e-9, "feastol": 1e-9}
 
+#: With ``solver=None``, CVXOPT is tried only while N²·m² (N monomials, m moment variables:
+#: the Schur complement's cost per iteration, up to a constant) is at most this.  Measured:
+#: I3322 level 3 (N²m² = 5.8e9) 3.7 s of CVXOPT, Tetra at "1+AB" (1.8e10) 9 s, so this bound
+#: (~17× Tetra) keeps a CVXOPT attempt to a few minutes; beyond it SCS alone is tried.
+CVXOPT_MAX_WORK = 3e11
+
 #: With ``solver=None``, above :data:`CLARABEL_MAX_SIZE` SCS first runs at most this many
 #: iterations and is kept only if it converges (:func:`_attempts`).  Measured at 1e-8: Tetra at
 #: "1+AB" (81 monomials) converges in 850 iterations, Mermin n = 4 at "1+AB" (81) in 650, CHSH
@@ -767,12 +773,13 @@ def _attempts(solver, size, options, n_variables=None, n_rows=0):
       tests/test_bounds_chain.py, ended inaccurate with the default factorization), then
       CVXOPT, then SCS at :data:`SCS_DEFAULTS`.  Every solver takes ≤ 3.6 s there;
     * above, while CVXOPT's memory estimate (:func:`_interior_point_bytes`) fits
-      :data:`INTERIOR_POINT_MAX_BYTES`: SCS for at most :data:`SCS_PROBE_ITERATIONS`
+      :data:`INTERIOR_POINT_MAX_BYTES` and its work :data:`CVXOPT_MAX_WORK`: SCS for at most
+      :data:`SCS_PROBE_ITERATIONS`
       iterations, kept only if it ends "optimal" (the rendezvous games: Tetra's 81 monomials
       in 1.5 s, where CVXOPT takes 9 s and Clarabel 12 s), then CVXOPT at
       :data:`CVXOPT_DEFAULTS` (I3322 at level 3: SCS at 1e-8 does not converge in 200 s,
       Clarabel takes > 200 s, CVXOPT 7 s), then SCS with its full budget, warm-started;
-    * beyond CVXOPT's memory (the Cube's joint 289-monomial SDP: 26 GB): SCS alone.
+    * beyond CVXOPT's memory or work (the Cube's joint 289-monomial SDP: 26 GB): SCS alone.
 
     CVXOPT runs at :data:`CVXOPT_DEFAULTS` and then at its own looser defaults: the tight run
     can end "singular KKT matrix" on rank-deficient optima (CHSH, CGLMP).  A solver named by
@@ -789,8 +796,9 @@ def _attempts(solver, size, options, n_variables=None, n_rows=0):
         [] if "direct_solve_method" in options else
         [("CLARABEL", {**options, **CLARABEL_RETRY}, False)])
     if solver is None:
-        cvxopt_fits = _interior_point_bytes("CVXOPT", size, n_variables,
-                                            n_rows) <= INTERIOR_POINT_MAX_BYTES
+        cvxopt_fits = (_interior_point_bytes("CVXOPT", size, n_variables, n_rows)
+                       <= INTERIOR_POINT_MAX_BYTES
+                       and (size * n_variables) ** 2 <= CVXOPT_MAX_WORK)
         if size <= CLARABEL_MAX_SIZE:
             return clarabel + (cvxopt if cvxopt_fits else []) + [scs]
         if not cvxopt_fits:
