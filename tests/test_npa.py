@@ -575,6 +575,7 @@ def test_a_rough_solve_of_a_member_is_decided_by_polishing_its_point():
     table = _chsh_quantum_table()
     membership = npa_membership(table, solver="SCS", max_iters=30)
     assert membership.status == "member" and membership.upper <= 1e-6
+    assert membership.details["solver_point_upper"] > 1e-6        # the solver's own point
     # the polish itself, from a deliberately poor point: a valid certificate, much smaller
     relaxation = npa_relaxation((2, 2), (2, 2), 1)
     fixed = relaxation.correlator_variable.ravel()
