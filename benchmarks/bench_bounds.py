@@ -7,7 +7,8 @@ Peak memory is the worker's ``ru_maxrss`` (imports included, for every tool alik
 
 Printed per cell: value, wall time (build + solve, imports excluded), peak memory, time ratio peer / qpolicy and
 |value − qpolicy's value|.  Peers get the same solver and tolerances as qpolicy where they
-accept them (ncpol2sdpa through cvxpy); toqito uses its own defaults (cvxpy's default solver).
+accept them (ncpol2sdpa through cvxpy: the solver qpolicy's default ended with on that row);
+toqito uses its own defaults (cvxpy's default solver).
 
     python benchmarks/bench_bounds.py                        # all games, all tools
     python benchmarks/bench_bounds.py --skip-slow-peers      # no peer run on the Cube
@@ -38,6 +39,8 @@ CELLS = (("npa", "1"), ("npa", "1+AB"), ("seesaw", None))
 SEESAW_DIM = {"chsh": 2, "ghz": 2, "tetra": 3, "cube": 3}
 TOOLS = ("qpolicy", "toqito", "ncpol2sdpa")
 SLOW_PEER_GAMES = ("cube",)
+#: Solvers ncpol2sdpa is given when qpolicy's row used them (same tolerances as qpolicy's).
+SOLVERS = ("CLARABEL", "SCS", "CVXOPT")
 #: Bell functionals (issue 11): (name, NPA level) cells, and the literature value of each.
 FUNCTIONAL_CELLS = (("i3322", "2"), ("i3322", "3"), ("cglmp3", "1+AB"), ("chained3", "1"),
                     ("magic_square", "1"), ("mermin4", "1"), ("mermin5", "1"))
@@ -149,7 +152,7 @@ def run_ncpol2sdpa(game_name, method, level):
 def _ncpol2sdpa_npa(game, level):
     from ncpol2sdpa import (SdpRelaxation, flatten, generate_measurements,
                             projective_measurement_constraints)
-    from qpolicy.bounds.npa import CLARABEL_MAX_SIZE, SCS_DEFAULTS
+    from qpolicy.bounds.npa import CLARABEL_MAX_SIZE, CVXOPT_DEFAULTS, SCS_DEFAULTS
     (m_a, m_b), (q_a, q_b) = game.n_answers, game.n_questions
     A = generate_measurements([m_a] * q_a, "A")
     B = generate_measurements([m_b] * q_b, "B")
@@ -173,10 +176,19 @@ def _ncpol2sdpa_npa(game, level):
                        extramonomials=extra)
     size = len(sdp.monomial_sets[0]) if getattr(sdp, "monomial_sets", None) else \
         1 + len(flatten(A)) + len(flatten(B)) + len(extra)
-    params = {"solver": "CLARABEL"} if size <= CLARABEL_MAX_SIZE else {"solver": "SCS",
-                                                                       **SCS_DEFAULTS}
-    sdp.solve(solver="cvxpy", solverparameters=dict(params))       # ncpol2sdpa pops "solver"
-    return -sdp.primal, f"{params['solver']}, N={size}, {sdp.status}"
+    # the solver qpolicy's default ended with on this row (run_cell passes it), same tolerances
+    solver = os.environ.get("QPOLICY_BENCH_SOLVER") or (
+        "CLARABEL" if size <= CLARABEL_MAX_SIZE else "SCS")
+    params = {"solver": solver, **{"SCS": SCS_DEFAULTS, "CVXOPT": CVXOPT_DEFAULTS}.get(solver, {})}
+    try:
+        sdp.solve(solver="cvxpy", solverparameters=dict(params))   # ncpol2sdpa pops "solver"
+    except Exception:       # as qpolicy does: CVXOPT once more at its own looser tolerances
+        if solver != "CVXOPT":
+            raise
+        params = {"solver": "CVXOPT"}
+        sdp.solve(solver="cvxpy", solverparameters=dict(params))
+    note = "CVXOPT defaults" if params == {"solver": "CVXOPT"} else params["solver"]
+    return -sdp.primal, f"{note}, N={size}, {sdp.status}"
 
 
 #: Imported before the clock starts (cvxpy alone takes seconds to import on a busy machine).
@@ -215,12 +227,13 @@ def worker(tool, game_name, method, level, memory_gb):
 
 # -- driver ----------------------------------------------------------------------------------------
 
-def run_cell(python, tool, game_name, method, level, timeout, memory_gb):
+def run_cell(python, tool, game_name, method, level, timeout, memory_gb, solver=None):
     command = [python, os.path.abspath(__file__), "--worker", tool, game_name, method,
                str(level), str(memory_gb)]
+    env = dict(os.environ, **({"QPOLICY_BENCH_SOLVER": solver} if solver else {}))
     start = time.perf_counter()
     try:
-        out = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        out = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return {"error": f"timeout after {timeout:.0f} s", "seconds": time.perf_counter() - start}
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
@@ -262,8 +275,9 @@ def main(argv=None):
                 result = {"skip": "--skip-slow-peers"}
             else:
                 python = sys.executable if tool == "qpolicy" else args.peer_python
+                used = reference["note"].split(",")[0] if reference else None
                 result = run_cell(python, tool, game_name, method, level, args.timeout,
-                                  args.memory_gb)
+                                  args.memory_gb, used if used in SOLVERS else None)
             if tool == "qpolicy" and "value" in result:
                 reference = result
             rows.append((game_name, method, level, tool, result))

@@ -2,8 +2,11 @@
 SDP); each answer is printed with its rigorous interval on t*.
 
 Tables: a see-saw strategy's Born table (quantum, on the boundary of the set) and the
-non-signaling optimum of the Cube (value 3/8 > NPA 209/648, so outside).  ``--old`` also times the
-previous tolerance (SCS at eps 1e-8; the certificates are cheap either way) on the quantum table.
+non-signaling optimum of the Cube (value 3/8 > NPA 209/648, so outside).  The default chain
+(``npa_membership``): SCS at atol, the solver's point polished by alternating projections if
+that leaves the answer undecided, then (CVXOPT does not fit: 26 GB) SCS warm-started at atol/100.
+``--old`` also times the previous tolerance (SCS at eps 1e-8; the certificates are cheap either
+way) on the quantum table.
 
     PYTHONPATH=$PWD python benchmarks/bench_in_npa.py [--old]
 """
@@ -31,7 +34,7 @@ def main():
     strategy = seesaw_lower_bound(games.cube(), 3, restarts=1, seed=0).strategy
     quantum = born(strategy["state"], strategy["povms"])
     outside = nonsignaling_value(games.cube()).strategy
-    new = timed("see-saw table, 1+AB (SCS at atol, then atol/100)",
+    new = timed("see-saw table, 1+AB (default solver chain)",
                 lambda: npa_membership(quantum, level="1+AB"))
     timed("NS-optimal table, 1+AB", lambda: npa_membership(outside, level="1+AB"))
     if args.old:

@@ -51,7 +51,8 @@ from qpolicy.games import NonlocalGame
 from qpolicy.validation import as_array
 
 __all__ = ["BellFunctional", "from_probability", "from_collins_gisin", "from_correlators",
-           "from_game", "functional_bound", "cglmp3_coefficients", "cglmp3"]
+           "from_game", "functional_bound", "cglmp3_coefficients", "cglmp3",
+           "grandjean_coefficients", "grandjean"]
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,52 @@ def cglmp3_coefficients():
 def cglmp3():
     """The CGLMP d = 3 functional (:func:`cglmp3_coefficients`) as a :class:`BellFunctional`."""
     return from_probability(cglmp3_coefficients(), name="CGLMP3")
+
+
+def grandjean_coefficients(n_outcomes=3):
+    r"""The three-party, two-setting, ``K``-outcome inequality (1) of Grandjean et al. (2012) as
+    coefficients ``G[a, b, c, x, y, z]`` of ``p(abc|xyz)`` (settings 0, 1 for their 1, 2):
+
+    :math:`I_K = \langle[A_2 - B_1 + C_1]_K\rangle + \langle[A_1 + B_2 - C_1]_K\rangle
+    + \langle[-A_1 + B_1 + C_2]_K\rangle + \langle[-A_2 - B_2 - C_2 - 1]_K\rangle \ge K - 1`
+
+    for local models, with :math:`[X]_K` the residue of X mod K in 0..K−1 and
+    :math:`\langle[X]_K\rangle = \sum_j j\,P([X]_K = j)`.  K = 2 is Mermin's inequality
+    (local 1, quantum 0); with Charlie's outcomes fixed to 0 it reduces to CGLMP (up to a
+    relabelling of Bob's second outcomes).  The paper gives evidence that the largest quantum
+    violation needs local dimension above K; with qubits and K = 3 the minimum of :math:`I_3`
+    is :math:`(7 - 3\sqrt3)/2 ≈ 0.9019` (the see-saw reaches it: ``tests/test_npa.py``).
+
+    Reference: B. Grandjean, Y.-C. Liang, J.-D. Bancal, N. Brunner, N. Gisin, "Bell
+    inequalities for three systems and arbitrarily many measurement outcomes", PRA 85, 052113
+    (2012), arXiv:1204.3829, eq. (1).
+    """
+    K = n_outcomes
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 2:
+        raise ValueError(f"n_outcomes must be an integer ≥ 2, got {n_outcomes!r}")
+    a, b, c = np.indices((K, K, K))
+    G = np.zeros((K, K, K, 2, 2, 2))
+    G[..., 1, 0, 0] = (a - b + c) % K
+    G[..., 0, 1, 0] = (a + b - c) % K
+    G[..., 0, 0, 1] = (-a + b + c) % K
+    G[..., 1, 1, 1] = (-a - b - c - 1) % K
+    return G
+
+
+def grandjean(n_outcomes=3):
+    r"""Grandjean et al.'s inequality (:func:`grandjean_coefficients`) as the functional
+    :math:`-I_K` to *maximize*: classical value :math:`-(K-1)`, and for K = 3 qubits reach
+    :math:`(3\sqrt3 - 7)/2`.  Its ``game`` asks the four setting triples of :math:`I_K` with
+    probability 1/4 each and pays :math:`-4[\cdot]_K`, so ``game.value(p) = -I_K(p)``.
+
+    >>> from qpolicy.bounds.functionals import functional_bound, grandjean
+    >>> functional_bound(grandjean(3), "classical").value
+    -2.0
+    """
+    G = grandjean_coefficients(n_outcomes)
+    mu = np.zeros((2, 2, 2))
+    mu[1, 0, 0] = mu[0, 1, 0] = mu[0, 0, 1] = mu[1, 1, 1] = 0.25
+    return from_probability(-G, question_dist=mu, name=f"Grandjean{n_outcomes}")
 
 
 def functional_bound(functional, kind, level=1, **options):

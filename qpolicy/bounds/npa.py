@@ -65,10 +65,12 @@ them).  The result names the choice in ``details["positivity"]`` and whether row
 **How it is built.**  Index maps are computed with NumPy from per-party multiplication tables,
 and cvxpy receives one PSD constraint :math:`\Gamma = \operatorname{reshape}(A y) \succeq 0` with
 a sparse 0/1 selector ``A`` (one variable per class of identified entries) and, optionally, one
-vectorized positivity constraint.  Default solvers (:func:`_attempts`): Clarabel (interior
-point, ~1e-8) up to :data:`CLARABEL_MAX_SIZE` monomials, falling back to its other
-factorization and then SCS; SCS at tolerance 1e-8 above (first order; measured within ~3e-8 of
-Clarabel on Tetra at "1+AB").  ``solver=`` overrides.
+vectorized positivity constraint.  Default solvers (:func:`_attempts`, measured by
+``benchmarks/bench_npa_solvers.py``): Clarabel (interior point) up to
+:data:`CLARABEL_MAX_SIZE` monomials, falling back to its other factorization, CVXOPT and SCS;
+above, a short SCS run (first order, at 1e-8) kept only if it converges, then CVXOPT (interior
+point; per iteration ~m²N² work for m moment variables instead of Clarabel's dense N(N+1)/2
+block) while its memory estimate fits, then SCS in full.  ``solver=`` overrides.
 
 **Certified values and blocks.**  The payoff is normalized (constant per question tuple taken
 out, largest coefficient 1) before solving and mapped back, so the value is affine-invariant in
@@ -110,13 +112,14 @@ from qpolicy.validation import as_array, check_positive
 
 __all__ = ["npa_upper_bound", "in_npa", "npa_relaxation", "NPARelaxation", "question_blocks",
            "dual_bound", "refined_dual_bound", "npa_membership", "IN_NPA_ATOL", "NPALevel", "parse_level", "predicted_size",
-           "MAX_MOMENT_SIZE"]
+           "MAX_MOMENT_SIZE", "verify_certificate"]
 
-#: With ``solver=None``, moment matrices larger than this go to SCS instead of Clarabel.
-#: Clarabel's interior point factorizes a dense block of size N(N+1)/2 per iteration: measured
-#: on this 2-core machine, N = 81 (Tetra at "1+AB") took ~50 s and 0.8 GB, and N = 289 (Cube at
-#: "1+AB") would need a 42 000² dense block (>10 GB).  SCS projects onto the PSD cone with one
-#: N×N eigendecomposition per iteration instead.
+#: With ``solver=None``, moment matrices larger than this go to SCS and CVXOPT instead of
+#: Clarabel (:func:`_attempts`).  Clarabel's interior point factorizes a dense block of size
+#: N(N+1)/2 per iteration: measured on this 2-core machine (idle), N = 81 (Tetra at "1+AB")
+#: took 12 s and 0.7 GB (~50 s under load), N = 88 (I3322 level 3) > 200 s, and N = 289 (Cube
+#: at "1+AB") would need a 42 000² dense block (>10 GB).  Up to N = 61 every solver measured
+#: (Clarabel, CVXOPT, SCS) takes ≤ 3.6 s.
 CLARABEL_MAX_SIZE = 60
 
 #: SCS tolerances used unless the caller passes ``eps_abs``/``eps_rel`` (SCS's default 1e-4
@@ -137,9 +140,20 @@ INACCURATE_GAP = 1e-6
 REFINE_STEPS = 6
 REFINE_LSQR_ITERATIONS = 3000
 REFINE_RANK_TOL = 1e-12
+#: The refinement stops once a step gains less than this (objective normalized to largest
+#: coefficient 1).  Measured on I3322 level 3: CVXOPT's dual gains 3.5e-9 in the first step and
+#: nothing after (5 more steps were 2.5 s for < 1e-12); SCS's at 1e-6 gains 3e-5, 6e-6, 2e-7, 2e-9.
+REFINE_MIN_GAIN = 1e-11
 
 #: ``in_npa`` accepts a table when the smallest shift ``t`` with ``Γ + t·I ⪰ 0`` is at most this.
 IN_NPA_ATOL = 1e-6
+
+#: An undecided membership answer first polishes the solver's point by at most this many
+#: alternating projections (:func:`_polished_membership_point`, one N×N eigendecomposition
+#: each).  Measured on the Cube's see-saw table at "1+AB" (289 monomials): SCS at 1e-6 leaves
+#: -λ_min = 4.7e-6 (undecided); 240 projections (1.8 s) bring it to 9.9e-7, a certified member,
+#: instead of a second SCS solve at 1e-8 (~140 s).
+MEMBERSHIP_POLISH_STEPS = 400
 
 #: Largest moment matrix (monomials) any NPA SDP is attempted for.  The largest SDP measured to
 #: finish here is the Cube's joint 289-monomial membership SDP (SCS, 72–121 s on 2 shared
@@ -155,6 +169,23 @@ MAX_MOMENT_SIZE = 300
 #: membership SDP grew to 23 GB, the estimate is 14 GB; N = 81 needs 0.8 GB).
 INTERIOR_POINT_MAX_BYTES = 4e9
 INTERIOR_POINT_SOLVERS = ("CLARABEL", "CVXOPT", "MOSEK", "SDPA", "COPT")
+
+#: CVXOPT's tolerances unless the caller passes them.  Its defaults (abstol 1e-7, reltol 1e-6,
+#: feastol 1e-7) leave the certificate 1.6e-7 above the optimum on I3322 level 2; at 1e-9 it
+#: is 7e-10, in the same number of iterations (measured: 0.06 s level 2, 3.9 s level 3).
+CVXOPT_DEFAULTS = {"abstol": 1e-9, "reltol": 1e-9, "feastol": 1e-9}
+
+#: With ``solver=None``, CVXOPT is tried only while N²·m² (N monomials, m moment variables:
+#: the Schur complement's cost per iteration, up to a constant) is at most this.  Measured:
+#: I3322 level 3 (N²m² = 5.8e9) 3.7 s of CVXOPT, Tetra at "1+AB" (1.8e10) 9 s, so this bound
+#: (~17× Tetra) keeps a CVXOPT attempt to a few minutes; beyond it SCS alone is tried.
+CVXOPT_MAX_WORK = 3e11
+
+#: With ``solver=None``, above :data:`CLARABEL_MAX_SIZE` SCS first runs at most this many
+#: iterations and is kept only if it converges (:func:`_attempts`).  Measured at 1e-8: Tetra at
+#: "1+AB" (81 monomials) converges in 850 iterations, Mermin n = 4 at "1+AB" (81) in 650, CHSH
+#: at level 5 (61) in 175; I3322 at level 3 (88) does not in 200 000, at 1–2 ms per iteration.
+SCS_PROBE_ITERATIONS = 2000
 
 
 # --------------------------------------------------------------------------------------------
@@ -621,7 +652,7 @@ def dual_bound(relaxation, objective, Z, multipliers=None):
     return round_up(c_identity + epsilon * N, size)
 
 
-def refined_dual_bound(relaxation, objective, Z, multipliers=None):
+def refined_dual_bound(relaxation, objective, Z, multipliers=None, return_matrix=False):
     r""":func:`dual_bound` after a short Gauss–Newton refinement of the dual matrix ``Z``.
 
     A solver's ``Z`` meets the dual's equality constraints :math:`c_k = 0` (k ≠ identity) only
@@ -635,14 +666,17 @@ def refined_dual_bound(relaxation, objective, Z, multipliers=None):
     dR\,R^T) = -\text{residual}`, so the residual falls quadratically (measured on I3322 level
     3: 4e-6, 3e-7, 5e-9, ...) and ``ε`` with it.  Every iterate's certificate is computed by
     :func:`dual_bound` — valid for any ``Z`` — and the smallest is returned, so the refinement
-    can only tighten the bound, never invalidate it.  Steps: :data:`REFINE_STEPS`, LSQR
-    iterations per step: :data:`REFINE_LSQR_ITERATIONS`.
+    can only tighten the bound, never invalidate it.  Steps: at most :data:`REFINE_STEPS`,
+    stopping once one gains less than :data:`REFINE_MIN_GAIN`; LSQR iterations per step:
+    :data:`REFINE_LSQR_ITERATIONS`.  ``return_matrix=True`` returns
+    ``(bound, Z')`` with ``Z'`` the matrix whose :func:`dual_bound` is ``bound`` (what
+    :func:`verify_certificate` re-checks without solving).
     """
-    best = dual_bound(relaxation, objective, Z, multipliers)
     Z = (np.asarray(Z, dtype=float) + np.asarray(Z, dtype=float).T) / 2
+    best = dual_bound(relaxation, objective, Z, multipliers), Z
     eigenvalues, vectors = np.linalg.eigh(Z)
     if eigenvalues[-1] <= 0:
-        return best
+        return best if return_matrix else best[0]
     keep = eigenvalues > REFINE_RANK_TOL * eigenvalues[-1]
     R = vectors[:, keep] * np.sqrt(eigenvalues[keep])
     N, k = R.shape
@@ -654,8 +688,10 @@ def refined_dual_bound(relaxation, objective, Z, multipliers=None):
     rows[relaxation.identity_variable] = False
     target = target[rows]
 
+    AT = A.T.tocsr()                  # transposed once: LSQR applies it thousands of times
+
     def constraints(R):
-        return (A.T @ (R @ R.T).ravel())[rows]
+        return (AT @ (R @ R.T).ravel())[rows]
 
     for _ in range(REFINE_STEPS):
         residual = constraints(R) - target
@@ -664,7 +700,7 @@ def refined_dual_bound(relaxation, objective, Z, multipliers=None):
 
         def apply(x, R=R):
             S = R @ x.reshape(N, k).T
-            return (A.T @ (S + S.T).ravel())[rows]
+            return (AT @ (S + S.T).ravel())[rows]
 
         def adjoint(u, R=R):
             full = np.zeros(relaxation.n_variables)
@@ -677,8 +713,14 @@ def refined_dual_bound(relaxation, objective, Z, multipliers=None):
         step = spla.lsqr(operator, -residual, atol=1e-15, btol=1e-15,
                          iter_lim=REFINE_LSQR_ITERATIONS)[0]
         R = R + step.reshape(N, k)
-        best = min(best, dual_bound(relaxation, objective, R @ R.T, multipliers))
-    return best
+        candidate = R @ R.T
+        bound = dual_bound(relaxation, objective, candidate, multipliers)
+        gain = best[0] - bound
+        if gain > 0:
+            best = bound, candidate
+        if gain < REFINE_MIN_GAIN:    # converged (an interior point's dual: after one step)
+            break
+    return best if return_matrix else best[0]
 
 
 def _game_arrays(game):
@@ -702,48 +744,93 @@ def _check_size(size, level=None, at_least=False):
             f"decompose=True")
 
 
-def _attempts(solver, size, options):
-    """The ``(solver, options)`` pairs to try in order, chosen by the problem's shape.
+def _interior_point_bytes(solver, size, n_variables, n_rows=0):
+    """Estimated peak memory (bytes) of an interior-point ``solver`` on an SDP with one
+    ``size``×``size`` PSD block, ``n_variables`` variables and ``n_rows`` other constraint rows.
 
-    ``solver=None``: up to :data:`CLARABEL_MAX_SIZE` monomials Clarabel, then Clarabel with
-    :data:`CLARABEL_RETRY` (a random 3-player game at "1+AB", found by
-    tests/test_bounds_chain.py, ended inaccurate with the default factorization), then SCS at
-    :data:`SCS_DEFAULTS`; above it SCS only (Clarabel's time and memory explode there).  A
-    solver named by the caller is used alone (Clarabel still retries its other factorization
-    unless the caller chose one); the caller's options take precedence.  Raises
-    ``ValueError`` for an interior-point solver beyond :data:`INTERIOR_POINT_MAX_BYTES`.
+    Clarabel (and the other svec-based solvers) factorize a dense block of the cone's dimension
+    N(N+1)/2: 8·(N(N+1)/2)² bytes.  CVXOPT's Cholesky KKT solver holds the scaled constraint
+    matrix densely — N² + rows by m = ``n_variables`` — and the m×m Schur complement: 8·((N² +
+    rows)·m + m²) bytes (measured peaks next to :data:`INTERIOR_POINT_MAX_BYTES`).  0 for
+    other solvers."""
+    name = str(solver).upper()
+    if name == "CVXOPT":
+        m = n_variables + 1
+        return 8.0 * ((size * size + n_rows) * m + m * m)
+    if name in INTERIOR_POINT_SOLVERS:
+        return 8.0 * (size * (size + 1) / 2) ** 2
+    return 0.0
+
+
+def _attempts(solver, size, options, n_variables=None, n_rows=0):
+    """The ``(solver, options, strict)`` attempts to make in order, chosen by the problem's
+    shape; a ``strict`` attempt is accepted only at status "optimal" (:func:`_solve_certified`).
+
+    ``solver=None`` (times measured by ``benchmarks/bench_npa_solvers.py``, RESULTS.md):
+
+    * up to :data:`CLARABEL_MAX_SIZE` monomials: Clarabel, then Clarabel with
+      :data:`CLARABEL_RETRY` (a random 3-player game at "1+AB", found by
+      tests/test_bounds_chain.py, ended inaccurate with the default factorization), then
+      CVXOPT, then SCS at :data:`SCS_DEFAULTS`.  Every solver takes ≤ 3.6 s there;
+    * above, while CVXOPT's memory estimate (:func:`_interior_point_bytes`) fits
+      :data:`INTERIOR_POINT_MAX_BYTES` and its work :data:`CVXOPT_MAX_WORK`: SCS for at most
+      :data:`SCS_PROBE_ITERATIONS`
+      iterations, kept only if it ends "optimal" (the rendezvous games: Tetra's 81 monomials
+      in 1.5 s, where CVXOPT takes 9 s and Clarabel 12 s), then CVXOPT at
+      :data:`CVXOPT_DEFAULTS` (I3322 at level 3: SCS at 1e-8 does not converge in 200 s,
+      Clarabel takes > 200 s, CVXOPT 7 s), then SCS with its full budget, warm-started;
+    * beyond CVXOPT's memory or work (the Cube's joint 289-monomial SDP: 26 GB): SCS alone.
+
+    CVXOPT runs at :data:`CVXOPT_DEFAULTS` and then at its own looser defaults: the tight run
+    can end "singular KKT matrix" on rank-deficient optima (CHSH, CGLMP).  A solver named by
+    the caller is used alone (Clarabel and CVXOPT still retry as above unless the caller set
+    the options involved); the caller's options take precedence.  Raises ``ValueError`` for
+    an interior-point solver beyond :data:`INTERIOR_POINT_MAX_BYTES`, before building.
     """
     _check_size(size)
-    scs = ("SCS", {**SCS_DEFAULTS, **options})
+    n_variables = size * size if n_variables is None else n_variables
+    scs = ("SCS", {**SCS_DEFAULTS, **options}, False)
+    cvxopt = [("CVXOPT", {**CVXOPT_DEFAULTS, **options}, False)] + (
+        [] if set(CVXOPT_DEFAULTS) & set(options) else [("CVXOPT", options, False)])
+    clarabel = [("CLARABEL", options, False)] + (
+        [] if "direct_solve_method" in options else
+        [("CLARABEL", {**options, **CLARABEL_RETRY}, False)])
     if solver is None:
-        if size > CLARABEL_MAX_SIZE:
+        cvxopt_fits = (_interior_point_bytes("CVXOPT", size, n_variables, n_rows)
+                       <= INTERIOR_POINT_MAX_BYTES
+                       and (size * n_variables) ** 2 <= CVXOPT_MAX_WORK)
+        if size <= CLARABEL_MAX_SIZE:
+            return clarabel + (cvxopt if cvxopt_fits else []) + [scs]
+        if not cvxopt_fits:
             return [scs]
-        return [("CLARABEL", options), ("CLARABEL", {**options, **CLARABEL_RETRY}), scs]
-    memory = 8.0 * (size * (size + 1) / 2) ** 2
-    if str(solver).upper() in INTERIOR_POINT_SOLVERS and memory > INTERIOR_POINT_MAX_BYTES:
-        raise ValueError(f"solver {solver} on a {size}-monomial moment matrix needs about "
-                         f"{memory / 1e9:.0f} GB (interior point, dense cone block); use "
-                         f"solver='SCS' or solver=None")
-    if str(solver).upper() == "SCS":
-        return [scs]
-    if str(solver).upper() == "CLARABEL" and "direct_solve_method" not in options:
-        return [(solver, options), (solver, {**options, **CLARABEL_RETRY})]
-    return [(solver, options)]
+        probe = ("SCS", {**SCS_DEFAULTS, "max_iters": SCS_PROBE_ITERATIONS, **options}, True)
+        return [probe] + cvxopt + [("SCS", {**SCS_DEFAULTS, "warm_start": True, **options},
+                                    False)]
+    memory = _interior_point_bytes(solver, size, n_variables, n_rows)
+    if memory > INTERIOR_POINT_MAX_BYTES:
+        raise ValueError(f"solver {solver} on a {size}-monomial moment matrix ({n_variables} "
+                         f"variables) needs about {memory / 1e9:.0f} GB (interior point, dense "
+                         f"factorization); use solver='SCS' or solver=None")
+    chosen = {"SCS": [scs], "CVXOPT": cvxopt, "CLARABEL": clarabel}
+    return chosen.get(str(solver).upper(), [(solver, options, False)])
 
 
 def _solve_certified(problem, attempts, what, certify):
-    """Solve ``problem`` with each ``(solver, options)`` of ``attempts`` until one is accepted.
+    """Solve ``problem`` with each ``(solver, options, strict)`` of ``attempts`` until one is
+    accepted.
 
     After a solve that ends "optimal" or "optimal_inaccurate", ``certify(status)`` turns the
     solver's point into rigorous numbers and returns ``(result, accepted)``: the numbers are
     certified whatever the status, so an inaccurate solve can be accepted, and an optimal one
-    that does not settle the question can move on to the next (tighter) attempt.  Returns
-    ``(result, solver, status, seconds, accepted)`` of the first accepted attempt, else of the
-    last one that produced a result; raises :class:`SolverError` with the last status if none
-    did.
+    that does not settle the question can move on to the next (tighter) attempt.  A ``strict``
+    attempt (a short probe) is accepted at once only at status "optimal"; otherwise its result
+    is kept in case every later attempt fails.  Returns ``(result, solver, status, seconds,
+    accepted)`` of the first accepted attempt, else of the last acceptable or, failing that,
+    the last one that produced a result (``seconds``: all attempts together); raises
+    :class:`SolverError` with the last status if none did.
     """
-    error, last = None, None
-    for solver, options in attempts:
+    error, last, elapsed = None, None, 0.0
+    for solver, options, strict in attempts:
         start = time.perf_counter()
         try:
             with warnings.catch_warnings():
@@ -751,18 +838,20 @@ def _solve_certified(problem, attempts, what, certify):
                 problem.solve(solver=solver, **options)
         except cp.error.SolverError as exc:
             error = SolverError(f"{solver} failed on the {what}: {exc}", "solver_error")
+            elapsed += time.perf_counter() - start
             continue
-        seconds = time.perf_counter() - start
+        elapsed += time.perf_counter() - start
         if problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
             result, accepted = certify(problem.status)
             if result is not None:
-                last = (result, solver, problem.status, seconds, accepted)
-                if accepted:
-                    return last
+                if accepted and (problem.status == cp.OPTIMAL or not strict):
+                    return result, solver, problem.status, elapsed, True
+                if last is None or accepted or not last[4]:
+                    last = (result, solver, problem.status, elapsed, accepted)
                 continue
         error = SolverError(f"{solver} did not solve the {what}", problem.status)
     if last is not None:
-        return last
+        return (*last[:3], elapsed, last[4])
     raise error
 
 
@@ -827,19 +916,21 @@ def _npa_block(weights, level, solver, positivity, solver_options, extra_words):
     relaxation = npa_relaxation(weights.shape[:n], weights.shape[n:], level, extra_words)
     offset, scale, direction = _normalized_objective(relaxation, weights)
     N = len(relaxation.monomials)
-    attempts = _attempts(solver, N, solver_options)
+    positivity_rows = positivity and not relaxation.positivity_implied
+    attempts = _attempts(solver, N, solver_options, relaxation.n_variables,
+                         relaxation.table_map.shape[0] if positivity_rows else 0)
     details = {"size": N, "n_variables": relaxation.n_variables, "positivity": positivity,
                "extra_monomials": relaxation.extra_monomials, "offset": offset, "scale": scale}
     if scale == 0.0:              # a constant payoff: every table has the value `offset`
         return Bound(value=offset, upper=offset, kind="npa", status=cp.OPTIMAL,
                      level=relaxation.level, seconds=time.perf_counter() - start,
                      details={**details, "positivity_rows": False, "primal_value": offset,
-                              "dual_bound": offset, "gap": 0.0})
+                              "dual_bound": offset, "gap": 0.0,
+                              "certificate": [{"Z": None, "multipliers": None}]})
     y = cp.Variable(relaxation.n_variables)
     gamma = _moment_matrix(relaxation, y)
     table = relaxation.table_map @ y
     constraints = [gamma >> 0, y[relaxation.identity_variable] == 1]
-    positivity_rows = positivity and not relaxation.positivity_implied
     if positivity_rows:       # redundant rows are left out: they make interior points struggle
         constraints.append(table >= 0)
     problem = cp.Problem(cp.Maximize(direction @ y), constraints)
@@ -850,31 +941,43 @@ def _npa_block(weights, level, solver, positivity, solver_options, extra_words):
         Z = constraints[0].dual_value
         if Z is None or problem.value is None or gamma.value is None:
             return None, False
-        Z = np.asarray(Z, dtype=float)     # any Z is valid: take the solver's either sign
+        # any Z is valid: take the solver's either sign (cvxpy returns the PSD dual with a
+        # plus sign for Clarabel, CVXOPT and SCS alike — checked on I3322 levels 2 and 3 — but
+        # the certificate does not rely on it)
+        Z = np.asarray(Z, dtype=float)
         sign = min((1.0, -1.0), key=lambda sign: dual_bound(
             relaxation, direction, sign * Z, None if multipliers is None else sign * multipliers))
-        certified = refined_dual_bound(relaxation, direction, sign * Z,
-                                       None if multipliers is None else sign * multipliers)
+        multipliers = None if multipliers is None else sign * np.asarray(multipliers, float)
+        certified, Z = refined_dual_bound(relaxation, direction, sign * Z, multipliers,
+                                          return_matrix=True)
         gap = certified - float(problem.value)
-        return certified, bool(np.isfinite(certified)) and (status == cp.OPTIMAL
-                                                             or gap <= INACCURATE_GAP)
+        # this attempt's point, kept with its certificate (a later attempt may overwrite it)
+        point = float(problem.value), np.asarray(gamma.value), np.asarray(table.value)
+        return (certified, {"Z": Z, "multipliers": multipliers}, point), bool(
+            np.isfinite(certified)) and (status == cp.OPTIMAL or gap <= INACCURATE_GAP)
 
     what = f"NPA level {relaxation.level} SDP"
-    certified, solver_name, status, solve_seconds, accepted = _solve_certified(
-        problem, attempts, what, certify)
+    (certified, certificate, (value, moments, probabilities)), solver_name, status, \
+        solve_seconds, accepted = _solve_certified(problem, attempts, what, certify)
     if not accepted:
         raise SolverError(f"{solver_name} did not solve the {what} to a certificate within "
                           f"INACCURATE_GAP = {INACCURATE_GAP:g} (normalized)", status)
-    upper = round_up(offset + scale * certified, abs(offset) + scale * abs(certified))
-    primal = offset + scale * float(problem.value)
+    upper = _map_back(offset, scale, certified)
+    primal = offset + scale * value
     return Bound(
         value=upper, upper=upper, kind="npa", solver=solver_name, status=status,
-        level=relaxation.level, moment_matrix=np.asarray(gamma.value),
+        level=relaxation.level, moment_matrix=moments,
         seconds=time.perf_counter() - start,
         details={**details, "positivity_rows": positivity_rows,
                  "build_seconds": build_seconds, "solve_seconds": solve_seconds,
                  "primal_value": primal, "dual_bound": upper, "gap": upper - primal,
-                 "table": np.asarray(table.value).reshape(weights.shape)})
+                 "table": probabilities.reshape(weights.shape),
+                 "certificate": [certificate]})
+
+
+def _map_back(offset, scale, certified):
+    """The bound ``offset + scale·certified`` of the original payoff, rounded outward."""
+    return round_up(offset + scale * certified, abs(offset) + scale * abs(certified))
 
 
 def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
@@ -914,8 +1017,10 @@ def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
     level : ``1``, ``2``, ... or ``"1+AB"``, ``"1+AB+AAB"``, ``"1+AB+ABC"`` (:func:`parse_level`).
     solver : cvxpy solver name, used alone.  Default (None): chosen by the moment matrix's size
         and fallen back across solvers before raising (:func:`_attempts`: Clarabel up to
-        :data:`CLARABEL_MAX_SIZE` monomials, then its other factorization, then SCS; SCS with
-        :data:`SCS_DEFAULTS` above).  ``details["size"]`` and ``solver`` say what was used.
+        :data:`CLARABEL_MAX_SIZE` monomials; above, an SCS probe, CVXOPT, then SCS with
+        :data:`SCS_DEFAULTS`).  ``details["size"]`` and ``solver`` say what was used;
+        ``details["certificate"]`` holds the dual matrices that prove ``value``
+        (:func:`verify_certificate` re-checks them without solving).
     positivity : add ``p(a|o) ≥ 0`` for every answer including the dropped last one.
     decompose : bound independent question blocks separately (see above; not with
         ``extra_words``, whose question indices refer to the whole game).
@@ -932,7 +1037,10 @@ def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
         ``size`` (N), ``n_variables``, ``positivity``, ``positivity_rows``, ``extra_monomials``,
         ``build_seconds``, ``solve_seconds``, ``table`` (the solver's optimal table ``p[a...,
         o...]``), ``primal_value``, ``gap``, ``dual_bound`` (= ``value``, kept for older callers),
-        ``offset`` and ``scale`` (the normalization).  Status "optimal_inaccurate" is accepted only
+        ``offset`` and ``scale`` (the normalization), ``certificate`` (one ``{"Z": dual matrix,
+        "multipliers": positivity multipliers or None}`` per question block: the matrices whose
+        :func:`dual_bound` gives ``value``; ``solve_seconds`` counts every solver attempt).
+        Status "optimal_inaccurate" is accepted only
         when the certificate is within :data:`INACCURATE_GAP` (normalized) of the solver's value;
         otherwise the next solver is tried, and :class:`~qpolicy.bounds.results.SolverError` is
         raised after the last.  Oversized levels raise ``ValueError`` before anything is built
@@ -978,7 +1086,83 @@ def npa_upper_bound(game, level=1, solver=None, positivity=True, decompose=True,
                  "positivity_rows": any(part.details["positivity_rows"] for part in parts),
                  "extra_monomials": sum(part.details["extra_monomials"] for part in parts),
                  "primal_value": primal, "dual_bound": upper, "gap": upper - primal,
-                 "offset": offset, "question_blocks": blocks, "blocks": parts})
+                 "offset": offset, "question_blocks": blocks, "blocks": parts,
+                 "certificate": [part.details["certificate"][0] for part in parts]})
+
+
+def verify_certificate(game, level, details, extra_words=None):
+    r"""Re-check a stored NPA bound from its dual certificate, without solving: the rigorous
+    upper bound that ``details["certificate"]`` proves for ``game`` at ``level``.
+
+    ``details`` is :attr:`Bound.details` of :func:`npa_upper_bound` (or any mapping with its
+    ``"certificate"``: a list with one ``{"Z": (N, N) array, "multipliers": array or None}``
+    per question block — one for a joint solve).  The relaxation and the normalized objective
+    are rebuilt from ``game`` and ``level`` (the stored offset and scale are not trusted), and
+    each block's bound is recomputed by :func:`dual_bound` — valid for *any* matrix, so a
+    tampered or corrupted certificate can only give a larger (weaker) number, never a wrong
+    one.  A stored value ``v`` is therefore supported iff ``verify_certificate(...) ≤ v``
+    (equal, up to floating-point summation order, for the value the solve returned).  Blocks
+    are :func:`question_blocks` of the game, as in :func:`npa_upper_bound`, when the
+    certificate has one entry per block; a single entry is checked against the joint
+    relaxation.  Raises ``ValueError`` naming ``details`` when the certificate is missing or
+    its shapes do not match the relaxation.
+
+    >>> from qpolicy import games
+    >>> bound = npa_upper_bound(games.chsh(), level=1)
+    >>> verify_certificate(games.chsh(), 1, bound.details) <= bound.value
+    True
+    """
+    weights, n_answers, n_questions = _game_arrays(game)
+    certificates = details.get("certificate") if hasattr(details, "get") else None
+    if not isinstance(certificates, (list, tuple)) or not certificates or not all(
+            hasattr(c, "get") and "Z" in c for c in certificates):
+        raise ValueError("details must hold an NPA certificate: details['certificate'] = a list "
+                         "of {'Z': array, 'multipliers': array or None}, one per question block "
+                         "(Bound.details of npa_upper_bound)")
+    n = len(n_answers)
+    mean = weights.mean(axis=tuple(range(n)), keepdims=True)
+    offset, centred = float(np.sum(mean)), weights - mean
+    if len(certificates) == 1:
+        parts = [(weights, certificates[0])]
+        offset = 0.0
+    else:
+        blocks = question_blocks(centred) if extra_words is None else []
+        if len(blocks) != len(certificates):
+            raise ValueError(f"details['certificate'] has {len(certificates)} entries, the game "
+                             f"has {len(blocks)} question blocks")
+        parts = []
+        for block, certificate in zip(blocks, certificates):
+            sub = centred
+            for k, questions in enumerate(block):
+                sub = np.take(sub, questions, axis=n + k)
+            parts.append((sub, certificate))
+    values = []
+    for sub, certificate in parts:
+        m = sub.ndim // 2
+        relaxation = npa_relaxation(sub.shape[:m], sub.shape[m:], level, extra_words)
+        block_offset, scale, direction = _normalized_objective(relaxation, sub)
+        if scale == 0.0:
+            values.append(block_offset)
+            continue
+        N = len(relaxation.monomials)
+        Z = certificate.get("Z")
+        Z = None if Z is None else np.asarray(Z, dtype=float)
+        if Z is None or Z.shape != (N, N) or not np.all(np.isfinite(Z)):
+            raise ValueError(f"details['certificate']: Z must be a finite {N}×{N} matrix for "
+                             f"level {relaxation.level!r}, got "
+                             f"{None if Z is None else Z.shape}")
+        multipliers = certificate.get("multipliers")
+        if multipliers is not None:
+            multipliers = np.asarray(multipliers, dtype=float)
+            rows = relaxation.table_map.shape[0]
+            if multipliers.shape != (rows,) or not np.all(np.isfinite(multipliers)):
+                raise ValueError(f"details['certificate']: multipliers must be {rows} finite "
+                                 f"numbers, got shape {multipliers.shape}")
+        values.append(_map_back(block_offset, scale,
+                                dual_bound(relaxation, direction, Z, multipliers)))
+    if len(values) == 1:
+        return values[0]
+    return round_up(offset + sum(values), abs(offset) + sum(abs(v) for v in values))
 
 
 def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
@@ -1002,9 +1186,15 @@ def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
     **Cost and solvers.**  Membership needs the *joint* moment matrix (a sub-table passing is
     only a necessary condition), and fixing the correlators leaves most entries free (Cube at
     "1+AB": 28 896 of 29 185), so the SDP keeps its full size (289 monomials).  ``solver=None``:
-    Clarabel up to :data:`CLARABEL_MAX_SIZE` monomials (then its other factorization, then
+    Clarabel up to :data:`CLARABEL_MAX_SIZE` monomials (then its other factorization, CVXOPT,
     SCS); above, SCS at tolerance ``atol`` — the decision's own resolution — and, if that leaves
-    the answer undecided, once more warm-started at ``atol/100``.  A named ``solver`` is used
+    the answer undecided, CVXOPT where its memory estimate fits (not the Cube's joint SDP: 26
+    GB), then SCS once more warm-started at ``atol/100``.  Before moving on, an undecided
+    answer polishes the solver's point (:func:`_polished_membership_point`, at most
+    :data:`MEMBERSHIP_POLISH_STEPS` projections), which often proves membership without another
+    solve (the Cube's see-saw table: 61 s instead of 220 s).  ``details``: ``solver_t`` (the
+    solver's own t), ``solver_point_upper`` (the primal bound at the solver's point, before
+    polishing), ``size``, ``signaling_residual``.  A named ``solver`` is used
     alone.  Moment matrices above :data:`MAX_MOMENT_SIZE` monomials, or too large for an
     interior-point ``solver`` (:data:`INTERIOR_POINT_MAX_BYTES`), raise ``ValueError`` before
     solving.  ``p`` must be a conditional distribution (validated); ``atol`` a positive finite
@@ -1025,12 +1215,16 @@ def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
     atol = check_positive(atol, "atol")
     relaxation = npa_relaxation(p.shape[:n_players], p.shape[n_players:], level, extra_words)
     N = len(relaxation.monomials)
-    attempts = _attempts(solver, N, solver_options)
+    attempts = _attempts(solver, N, solver_options, relaxation.n_variables + 1,
+                         relaxation.correlator_variable.size)
     if solver is None and attempts[0][0] == "SCS":
+        # the decision needs only atol: SCS at atol, then (if undecided) CVXOPT where it fits,
+        # then SCS warm-started at atol/100
         tight = {**SCS_DEFAULTS, "eps_abs": atol / 100, "eps_rel": atol / 100,
                  "warm_start": True, **solver_options}
         attempts = [("SCS", {**SCS_DEFAULTS, "eps_abs": atol, "eps_rel": atol,
-                             **solver_options}), ("SCS", tight)]
+                             **solver_options}, False)] + [
+            attempt for attempt in attempts if attempt[0] == "CVXOPT"] + [("SCS", tight, False)]
     # Correlators from p: the Collins–Gisin map is injective and its range is exactly the
     # non-signaling tables, so a least-squares residual above tolerance means p signals.
     K = relaxation.correlator_map.toarray()
@@ -1049,20 +1243,25 @@ def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
     problem = cp.Problem(cp.Minimize(t), [psd, y[fixed] == correlators])
 
     def certify(status):
-        if psd.dual_value is None or y.value is None:
+        if psd.dual_value is None or y.value is None or t.value is None:
             return None, False
         values = np.array(y.value, dtype=float)
         values[fixed] = correlators
-        upper = _membership_primal_bound(relaxation, values)
+        upper = raw_upper = _membership_primal_bound(relaxation, values)
         # t* ≤ upper is proved, so the dual bound assuming t ≤ max(upper, 0) holds outright; the
         # one assuming t ≤ atol, if above atol, proves t* > atol (a contradiction otherwise)
         lower = _membership_dual_bound(relaxation, correlators, psd.dual_value, max(upper, 0.0))
         if lower <= atol < _membership_dual_bound(relaxation, correlators, psd.dual_value, atol):
             lower = float(np.nextafter(atol, np.inf))
+        if lower <= atol < upper:           # undecided: try to certify membership cheaply
+            polished = _polished_membership_point(relaxation, values, fixed, 0.99 * atol)
+            upper = min(upper, _membership_primal_bound(relaxation, polished))
+            lower = max(lower, _membership_dual_bound(relaxation, correlators, psd.dual_value,
+                                                      max(upper, 0.0)))
         upper = max(upper, lower)
-        return (lower, upper), upper <= atol or lower > atol
+        return (lower, upper, float(t.value), raw_upper), upper <= atol or lower > atol
 
-    (lower, upper), solver_name, status, _, decided = _solve_certified(
+    (lower, upper, solver_t, raw_upper), solver_name, status, _, decided = _solve_certified(
         problem, attempts, f"NPA level {relaxation.level} membership SDP", certify)
     if upper <= atol:
         verdict, reason = MEMBER, "primal certificate: -lambda_min(Gamma) <= atol"
@@ -1073,7 +1272,7 @@ def npa_membership(p, level=1, solver=None, atol=IN_NPA_ATOL, extra_words=None,
     return Membership(status=verdict, lower=lower, upper=upper, atol=atol, reason=reason,
                       level=relaxation.level, solver=solver_name, solver_status=status,
                       seconds=time.perf_counter() - start,
-                      details={"solver_t": float(t.value), "size": N,
+                      details={"solver_t": solver_t, "solver_point_upper": raw_upper, "size": N,
                                "signaling_residual": residual})
 
 
@@ -1101,6 +1300,30 @@ def _moment_values(relaxation, values):
     """Γ as a NumPy matrix for the variable values ``values`` (zero products are 0)."""
     ev = relaxation.entry_variable
     return np.where(ev >= 0, values[np.maximum(ev, 0)], 0.0)
+
+
+def _polished_membership_point(relaxation, values, fixed, target):
+    """A point with the same fixed correlators and a smaller ``-λ_min Γ``: alternating
+    projections between the PSD cone and the moment matrices with those correlators (clip Γ's
+    negative eigenvalues, then average each free class of entries), at most
+    :data:`MEMBERSHIP_POLISH_STEPS` steps, stopping once ``-λ_min ≤ target``.  Returns the best
+    point seen; any point is a valid primal certificate (:func:`_membership_primal_bound`)."""
+    A = _entry_selector(relaxation)
+    AT = A.T.tocsr()
+    counts = np.maximum(np.asarray(A.sum(axis=0)).ravel(), 1.0)
+    free = np.ones(relaxation.n_variables, dtype=bool)
+    free[fixed] = False
+    best, best_gap = values, np.inf
+    for _ in range(MEMBERSHIP_POLISH_STEPS):
+        G = _moment_values(relaxation, values)
+        eigenvalues, vectors = np.linalg.eigh((G + G.T) / 2)
+        if -eigenvalues[0] < best_gap:
+            best, best_gap = values, -eigenvalues[0]
+        if best_gap <= target:
+            break
+        clipped = (vectors * np.maximum(eigenvalues, 0.0)) @ vectors.T
+        values = np.where(free, (AT @ clipped.ravel()) / counts, values)
+    return best
 
 
 def _membership_primal_bound(relaxation, values):

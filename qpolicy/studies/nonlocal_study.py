@@ -52,7 +52,10 @@ def bounds_grid(games=GAMES, npa_level=NPA_LEVEL):
 
 def bounds_cell(config, checkpoint=None):
     """Classical value (enumeration, with an optimal deterministic strategy) and NPA upper
-    bound (value and its certified dual bound) of ``config["game"]``."""
+    bound (value and its certified dual bound) of ``config["game"]``.  The arrays keep the
+    strategy and the NPA dual certificate (``npa_Z_i`` and, with positivity rows,
+    ``npa_multipliers_i`` for question block i), so :func:`verify_bounds` re-checks the bound
+    without solving."""
     from qpolicy.bounds import classical_value
     from qpolicy.bounds.npa import npa_upper_bound
     game = make_game(config["game"])
@@ -62,23 +65,30 @@ def bounds_cell(config, checkpoint=None):
                "quantum_certified": float(npa.details["dual_bound"]),
                "npa_level": config["npa_level"], "npa_solver": npa.solver,
                "headline": f"classical {classical.value:.6f}, NPA {npa.value:.6f}"}
-    return summary, {f"classical_strategy_{i}": np.asarray(f)
-                     for i, f in enumerate(classical.strategy)}
+    arrays = {f"classical_strategy_{i}": np.asarray(f) for i, f in enumerate(classical.strategy)}
+    for i, certificate in enumerate(npa.details["certificate"]):
+        for key in ("Z", "multipliers"):
+            if certificate[key] is not None:
+                arrays[f"npa_{key}_{i}"] = np.asarray(certificate[key])
+    return summary, arrays
 
 
-#: Largest difference accepted between a stored NPA value and a fresh solve (solver accuracy).
-NPA_REVERIFY_TOL = 1e-6
+#: A stored NPA value is accepted when the bound its stored certificate proves is at most the
+#: value plus this (relative): floating-point evaluation order only, there is no solve.
+NPA_REVERIFY_TOL = 1e-12
 
 
 def verify_bounds(name, summary, arrays):
-    """Re-verify stored bounds of game ``name``: the stored optimal deterministic strategy must
-    reach the stored classical value exactly, and enumeration must give the same value; a fresh
-    NPA solve must agree with the stored value and certified bound within
-    :data:`NPA_REVERIFY_TOL` (``npa_upper_bound`` does not expose its dual matrix, so the stored
-    certificate cannot be re-checked without solving).  Raises ``ValueError`` naming what fails."""
+    """Re-verify stored bounds of game ``name`` without solving: the stored optimal deterministic
+    strategy must reach the stored classical value exactly, and enumeration must give the same
+    value; the stored NPA dual certificate (``npa_Z_i``, ``npa_multipliers_i``) must prove a
+    bound no larger than the stored NPA value and certified bound
+    (:func:`qpolicy.bounds.npa.verify_certificate`, up to :data:`NPA_REVERIFY_TOL`), so a wrong
+    stored value, a tampered certificate or one from another game is caught.  Raises
+    ``ValueError`` naming what fails."""
     from qpolicy.bounds import classical_value
     from qpolicy.bounds.classical import deterministic_table
-    from qpolicy.bounds.npa import npa_upper_bound
+    from qpolicy.bounds.npa import verify_certificate
     game = make_game(name)
     strategy = tuple(arrays[f"classical_strategy_{i}"] for i in range(len(game.n_answers)))
     reached = game.value(deterministic_table(strategy, game.n_answers))
@@ -87,12 +97,16 @@ def verify_bounds(name, summary, arrays):
         raise ValueError(f"stored classical value of {name} ({summary['classical']!r}) is not "
                          f"reproduced: its strategy reaches {reached!r}, enumeration gives "
                          f"{enumerated!r}")
-    fresh = npa_upper_bound(game, level=summary["npa_level"])
-    for key, value in (("quantum", fresh.value),
-                       ("quantum_certified", fresh.details["dual_bound"])):
-        if not abs(summary[key] - value) <= NPA_REVERIFY_TOL:
+    blocks = sorted(int(key.rsplit("_", 1)[1]) for key in arrays if key.startswith("npa_Z_"))
+    if blocks != list(range(len(blocks))) or not blocks:
+        raise ValueError(f"stored NPA bound of {name} has no dual certificate (npa_Z_0, ...)")
+    certificate = [{"Z": arrays[f"npa_Z_{i}"], "multipliers": arrays.get(f"npa_multipliers_{i}")}
+                   for i in blocks]
+    proved = verify_certificate(game, summary["npa_level"], {"certificate": certificate})
+    for key in ("quantum", "quantum_certified"):
+        if not proved <= summary[key] + NPA_REVERIFY_TOL * (1.0 + abs(summary[key])):
             raise ValueError(f"stored NPA bound of {name} ({key} {summary[key]!r}) is not "
-                             f"reproduced: a fresh solve gives {value!r}")
+                             f"supported by its stored certificate, which proves {proved!r}")
 
 
 def game_bounds(names=GAMES, out=None, jobs=1, no_recompute=False, log=None):
