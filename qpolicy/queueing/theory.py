@@ -1126,8 +1126,9 @@ def routing_povm_search(visibility, multipliers, arrival_rate=0.8, service_rate=
     Q = C − ν e_0e_0ᵀ.  The routers enter only through their moments m = (E[αΦ], E[aΦᵀ]) in
     a convex set K (support function E[max(|ℓ·Φ|, ‖ZΦ‖)], :func:`_povm_response`), and the
     value is bilinear in (m_A, m_B) (v on the planar part): a see-saw on K × K, started from
-    shared-randomness/planar mixtures (t·classical optimum, (1 − t)·planar optimum) and random
-    hybrid fields, finds local minima — measured-or-deterministic per size (hybrid) strategies.
+    shared-randomness/planar mixtures (t·classical optimum, (1 − t)·planar optimum), the
+    classical optimum measuring in a small window at its threshold, and random hybrid fields,
+    finds local minima — measured-or-deterministic per size (hybrid) strategies.
 
     Returns, for each ν of ``multipliers``, ``found − bound`` (a search result, **not** a
     proof): ``found`` the least E[q·corr] reached, ``bound`` the certified shared-randomness
@@ -1156,6 +1157,9 @@ def routing_povm_search(visibility, multipliers, arrival_rate=0.8, service_rate=
         _, _, (_, (t2, above2)) = _shared_best_response(nu, C, Ec, mu, grid)
         B0 = _threshold_moments(t2, above2, mu)
         starts = [(t * B0, (1 - t) * V) for t in np.linspace(0.0, 1.0, 6)]
+        slope = 1.0 if above2 == 1 else -1.0          # classical rule, measured near its threshold
+        starts += [_povm_response(np.array([-slope * min(t2, X_TAIL / mu), slope]),
+                                  eps * Z2 / np.linalg.norm(Z2), mu)[1:] for eps in (1e-2, 1e-1)]
         for _ in range(restarts):               # a random hybrid: measure on [x_a, x_b] only
             edge = np.sort(rng.exponential(1 / mu, 2))
             field = rng.normal(size=(2, 2))
@@ -1207,14 +1211,34 @@ def routing_critical_visibility(arrival_rate=0.8, service_rate=1.0, points=24):
 
     This does **not** say ρ_v is local for v ≤ 1/√2 (three-dimensional measurements are
     non-local down to 1/K_G(3) ≈ 0.69); it uses that routing depends on two moments only.
-    Between ``lower`` and ``upper`` the question is **undecided**: the search outside the
-    planar class (per-size deterministic/measured hybrids, ``analysis/resources.py``) found no
-    strategy helping below ``estimate``, and a Cauchy–Schwarz certificate like
-    :func:`_entangled_certificate` cannot close the gap — it bounds the ellipsoidal relaxation
-    α² + ‖a‖² ≤ 1 of the two-outcome constraint, whose see-saw already beats shared randomness
-    by ~0.03 at v = 0.72 (λ = 0.8, measured), and at the crossing the optimum is a classical
-    strategy inside the noisy class, so a floating-point certificate could only prove
-    "advantage ≤ ε" there.
+
+    **Between ``lower`` and ``upper`` the question is undecided** (λ = 0.8: (0.70711, 0.90273];
+    λ = 0.5: (0.70711, 0.90499]).  What is known about it:
+
+    * *Moment formulation* (:func:`routing_povm_search`).  After steps 1–2 a strategy is, per
+      job size, deterministic or measured (|α| + ‖a‖ ≤ 1), and enters the Lagrangian only through
+      m = (E[αΦ], E[aΦᵀ]) ∈ K ⊂ R⁶, K convex with support function
+      h_K(ℓ, Z) = E[max(|ℓ·Φ|, ‖ZΦ‖)]; the value is bilinear on K × K, the best response
+      closed form (:func:`_povm_response`).  Mixing whole rounds (classical or measured, by
+      shared randomness) gives conv(M × {0} ∪ {0} × P), on which the minimum is exactly
+      min(classical, v·planar) — the cross terms vanish — i.e. ``estimate``.  Only per-size
+      hybrids (K is larger than that hull) could do better, and the see-saw on K × K from
+      classical/planar mixtures, small measured windows at the thresholds and random hybrids
+      finds none: at v = ``estimate`` − 10⁻³ no strategy beats the certified shared bound at any
+      of 25 multipliers ν ∈ [0.1, 4]·E[c] (λ = 0.8 and 0.5; ``benchmarks/RESULTS.md``), while at
+      ``upper`` + 10⁻³ it does.  Evidence, not proof: ``estimate`` is the conjectured threshold.
+    * *Why no proof above 1/√2 here.*  (a) Any argument that bounds the measured part apart from
+      the deterministic one — measuring probabilities t(x), s(y) reweight the cost kernel
+      q(x, y) = Φ(x)ᵀQΦ(y), and v·(quantum min) ≥ (classical min) is asked for every reweighting
+      — stops at 1/√2: q restricted to x, y ∈ {0, y*} and reweighted is the CHSH form, at every
+      ν > 0 (tested), so the proof must use the deterministic field where the routers measure.
+      (b) At the crossing the optimum is a classical extreme point of K, with equality, and K
+      bulges out of the hull there (a small measured window at a threshold changes h_K only to
+      second order, so K ⊄ conv(M × {0} ∪ {0} × γP) for every finite γ), hence a certificate must be exact to second
+      order at the classical optimum — a floating-point bound (branch-and-bound on K, a
+      Cauchy–Schwarz-type dual, which bounds the ellipsoid α² + ‖a‖² ≤ 1 and already loses 0.03
+      at v = 0.72) can only prove "advantage ≤ ε"; and it is needed for every ν ∈ (0, ∞), where
+      the ratio b/a tends to 1 at both ends (measured) with both parts tending to 0.
 
     Example:
         >>> estimate, upper, lower, _ = routing_critical_visibility(0.8, 1.0, points=8)
