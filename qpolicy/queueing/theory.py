@@ -1234,11 +1234,18 @@ def routing_critical_visibility(arrival_rate=0.8, service_rate=1.0, points=24):
       ν > 0 (tested), so the proof must use the deterministic field where the routers measure.
       (b) At the crossing the optimum is a classical extreme point of K, with equality, and K
       bulges out of the hull there (a small measured window at a threshold changes h_K only to
-      second order, so K ⊄ conv(M × {0} ∪ {0} × γP) for every finite γ), hence a certificate must be exact to second
-      order at the classical optimum — a floating-point bound (branch-and-bound on K, a
-      Cauchy–Schwarz-type dual, which bounds the ellipsoid α² + ‖a‖² ≤ 1 and already loses 0.03
-      at v = 0.72) can only prove "advantage ≤ ε"; and it is needed for every ν ∈ (0, ∞), where
-      the ratio b/a tends to 1 at both ends (measured) with both parts tending to 0.
+      second order, so K ⊄ conv(M × {0} ∪ {0} × γP) for every finite γ): a certificate must be
+      exact to second order at the classical optimum — a floating-point bound (branch-and-bound
+      on K; a Cauchy–Schwarz-type dual, which bounds the ellipsoid α² + ‖a‖² ≤ 1 and already
+      loses 0.03 at v = 0.72) can only prove "advantage ≤ ε" — and for every ν ∈ (0, ∞), where
+      b/a tends to 1 at both ends (measured) with a and b tending to 0.
+    * *A route that keeps the coupling* (not carried out): by convexity router 2 may be taken
+      extreme (±1 on a set D, a unit Bloch vector off D); completing its deterministic part by
+      any ρ, |ρ| ≤ 1, off D is a classical strategy; with ℓ, z the fields router 1 sees and
+      w_ρ(x) = E[q(x, y)ρ(y); y ∉ D],
+      max(E|ℓ + w_ρ|, E|ℓ − w_ρ|) ≥ E max(|ℓ|, |w_ρ|), so it suffices that
+      E max(|ℓ|, v‖z‖) ≤ max_ρ E max(|ℓ|, |w_ρ|) for every such router 2 — exact at D = ∅ (the
+      planar crossing) and at D = everything, but again a supremum over strategies with a tie.
 
     Example:
         >>> estimate, upper, lower, _ = routing_critical_visibility(0.8, 1.0, points=8)
