@@ -362,3 +362,42 @@ def test_any_argument_bounding_the_measured_part_alone_stops_at_one_over_root_tw
             return float(np.sum(K * (u @ w.T)))
         best = min(optimize.minimize(quantum, rng.uniform(0, 2 * np.pi, 4)).fun for _ in range(8))
         assert classical / best == pytest.approx(2 ** -0.5, abs=1e-7)
+
+
+def _coupled_gap(Q, v, ell, Z, thresholds):
+    """E max(|ℓ|, v‖z‖) − max_ρ E max(|ℓ|, |w_ρ|) for router 2's extreme strategy answering
+    to (ell, Z) (±1 on D, a unit Bloch vector off D), ρ = ±sign(y − t) off D (the extreme
+    points of the completions): the sufficient condition of the coupled route is gap ≤ 0."""
+    z0, z1 = Z[:, 0], Z[:, 1]
+    coeffs = [ell[1] ** 2 - z1 @ z1, 2 * (ell[0] * ell[1] - z0 @ z1), ell[0] ** 2 - z0 @ z0]
+    edges = [r.real for r in np.roots(coeffs) if abs(r.imag) < 1e-12 and r.real > 0]
+    _, B0, V = theory._povm_response(ell, Z, 1.0)
+    gain = -theory._povm_response(Q @ B0, v * V @ Q.T, 1.0)[0]
+    best = -np.inf
+    for t in thresholds:
+        x, w = theory._panel_nodes(-1.0, 1.0, 1.0, edges + [t])
+        off = np.abs(ell[0] + ell[1] * x) < np.linalg.norm(Z[:, :1] + Z[:, 1:] * x, axis=0)
+        rho = np.where(off, np.where(x > t, 1.0, -1.0), 0.0)
+        R = np.array([rho @ w, rho @ (w * x)])
+        best = max(best, -theory._povm_response(Q @ B0, np.array([Q @ R, [0.0, 0.0]]), 1.0)[0])
+    return gain - best
+
+
+@pytest.mark.slow
+def test_coupled_route_condition_holds_below_the_crossing_and_fails_above():
+    # evidence for the route in routing_critical_visibility's docstring (not a proof): over
+    # random extreme strategies of router 2, the gap is ≤ 0 at v = 0.89 and > 0 at v = 0.97
+    from scipy import optimize
+    C, Ec = theory._cost_matrix(0.8, 1.0)
+    rng = np.random.default_rng(0)
+    thresholds = np.concatenate([[0.0], np.exp(np.linspace(-5, 3.5, 60))])
+    for v, holds in ((0.89, True), (0.97, False)):
+        worst = -np.inf
+        for nu in (0.8 * Ec, 1.2 * Ec):
+            Q = C - nu * np.diag([1.0, 0.0])
+            for _ in range(3):
+                gap = lambda z: _coupled_gap(Q, v, z[:2], z[2:].reshape(2, 2), thresholds)
+                res = optimize.minimize(lambda z: -gap(z), rng.normal(size=6),
+                                        method="Nelder-Mead", options={"maxiter": 200})
+                worst = max(worst, -res.fun)
+        assert (worst <= 1e-12) if holds else (worst > 1e-3)
