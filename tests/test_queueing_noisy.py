@@ -92,6 +92,14 @@ def test_bad_visibility_is_refused():
                        ("0.9", TypeError)):
         with pytest.raises(error, match="visibility"):
             theory.entangled_noisy([0.5], bad)
+        with pytest.raises(error, match="visibility"):
+            theory.routing_povm_search(bad, [1.0])
+    with pytest.raises(ValueError, match="multipliers"):
+        theory.routing_povm_search(0.9, [1.0, float("nan")])
+    with pytest.raises(ValueError, match="multipliers"):
+        theory.routing_povm_search(0.9, [[1.0]])
+    with pytest.raises(ValueError, match="restarts"):
+        theory.routing_povm_search(0.9, [1.0], restarts=-1)
 
 
 def test_mappo_with_a_noisy_state_never_beats_the_proved_noisy_bound():

@@ -1026,8 +1026,8 @@ def entangled_noisy(p, visibility, arrival_rate=0.8, service_rate=1.0):
     of a quantum and a local strategy, so its Lagrangian is ≥ v·L_q(ν) + (1 − v)·L_c(ν) (dual
     bounds; ν maximized by a short bounded search, any ν being valid).  The
     gap between ``values`` and ``lower_any`` is what this class may miss: strategies that
-    measure for some job sizes and answer deterministically for others (allowed by the resource,
-    not searched here).
+    measure for some job sizes and answer deterministically for others (allowed by the resource;
+    :func:`routing_povm_search` searches them; at the multipliers tried it found none better).
 
     Returns ``(values, lower, lower_any, strategies)``: extras E[sc] at E[s] = 1 − p;
     ``strategies[k]`` a list of (weight, kind, pair), kind "entangled" (pair (Z_1, Z_2) of
