@@ -17,28 +17,17 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 
 SOLVERS = ("CLARABEL", "CVXOPT", "SCS", "default")
 
 
-def _i3322():
-    from qpolicy import games
-    F = np.zeros((2, 2, 3, 3))
-    F[0, 0] = [[1, 1, 1], [1, 1, -1], [1, -1, 0]]
-    F[0, :, 0, 0] -= 1
-    F[:, 0, 0, 0] -= 2
-    F[:, 0, 0, 1] -= 1
-    return games.NonlocalGame(9 * F, np.full((3, 3), 1 / 9), name="I3322")
-
-
 def _game(name):
     from qpolicy import games
-    from qpolicy.bounds.functionals import cglmp3_coefficients
+    from bench_npa_levels import cglmp3, i3322      # one definition (this folder is on sys.path)
     if name == "i3322":
-        return _i3322()
+        return i3322()
     if name == "cglmp3":
-        return games.NonlocalGame(4 * cglmp3_coefficients(), np.full((2, 2), 1 / 4))
+        return cglmp3()
     if name.startswith("mermin"):
         return games.mermin(int(name[len("mermin"):]))
     return getattr(games, name)()
