@@ -66,14 +66,7 @@ def main(argv=None):
     parser.add_argument("--out", default="results/certification",
                         help="results folder (store in OUT/store)")
     parser.add_argument("--quick", action="store_true")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--jobs", type=int, default=1,
-                       help="local worker processes (default 1: in this process)")
-    where.add_argument("--scheduler", metavar="ADDR", default=None,
-                       help="a Dask scheduler, e.g. tcp://host:8786")
-    parser.add_argument("--no-recompute", action="store_true",
-                        help="refuse (naming what differs) instead of computing missing or stale "
-                             "cells")
+    sweep.add_executor_arguments(parser)
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     result = sweep.run("certification", certification_cell, certification_grid(args.quick),

@@ -19,6 +19,7 @@ import sys
 import numpy as np
 
 from qpolicy.studies import nonlocal_study as study
+from qpolicy.sweep import add_executor_arguments
 
 QUICK = (10, 600)
 PAPER = (30, 5000)
@@ -38,8 +39,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None,
                    help="sweep store and figure (default: results/table2-quick or -paper)")
-    p.add_argument("--jobs", type=int, default=None, help="local workers (default: CPUs)")
-    p.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler address")
+    add_executor_arguments(p, jobs=None)
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     seeds, steps = PAPER if args.paper else QUICK
@@ -48,7 +48,7 @@ def main(argv=None):
                                 seeds=args.seeds or seeds, steps=args.steps or steps,
                                 batch=args.batch, seed=args.seed)
     result = study.run_table2(configs, out, jobs=args.jobs, scheduler=args.scheduler,
-                              log=None if args.quiet else print)
+                              no_recompute=args.no_recompute, log=None if args.quiet else print)
     merged = study.merge_cells(result)
     histories = {f"entropy α = {c['entropy']:g}, batch {c['batch']}": h for c, _, h in merged}
     path = study.plot_training(histories, 0.75, np.cos(np.pi / 8) ** 2,

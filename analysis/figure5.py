@@ -28,22 +28,14 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 
 from qpolicy.studies.routing_study import Study, run_study  # noqa: E402
+from qpolicy.sweep import add_executor_arguments  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small study (a few minutes)")
     parser.add_argument("--out", default=None, help="results folder (default results/figure5[-quick])")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--jobs", type=int, default=1,
-                       help="local worker processes: the entangled and shared chains in parallel "
-                            "(default 1: in this process)")
-    where.add_argument("--scheduler", metavar="ADDR", default=None,
-                       help="a Dask scheduler, e.g. tcp://host:8786 (pip install "
-                            "'qpolicy[cluster]'; OUT shared with the workers to resume)")
-    parser.add_argument("--no-recompute", action="store_true",
-                        help="refuse (naming what differs) instead of training missing or stale "
-                             "chains")
+    add_executor_arguments(parser, what="chains")      # --jobs 2: both chains in parallel
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--initial-runs", type=int, default=None)
     parser.add_argument("--updates-initial", type=int, default=None)

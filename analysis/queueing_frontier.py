@@ -36,6 +36,7 @@ import numpy as np
 from qpolicy._io import atomic_write
 from qpolicy.queueing import theory
 from qpolicy.studies.frontier_study import SCALES, frontier_grid, run_frontier
+from qpolicy.sweep import add_executor_arguments
 
 START = time.perf_counter()
 
@@ -133,14 +134,7 @@ def main(argv=None):
     parser.add_argument("--convergence-bins", type=int, nargs="+", default=None)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="small run for a smoke test")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--jobs", type=int, default=1,
-                       help="local worker processes (default 1: in this process)")
-    where.add_argument("--scheduler", metavar="ADDR", default=None,
-                       help="a Dask scheduler, e.g. tcp://host:8786")
-    parser.add_argument("--no-recompute", action="store_true",
-                        help="refuse (naming what differs) instead of computing missing or stale "
-                             "cells")
+    add_executor_arguments(parser)
     args = parser.parse_args(argv)
     changes = {k: v for k, v in dict(rates=args.rates, bins=args.bins, points=args.points,
                                       sim_p=args.sim_p, steps=args.steps, n_envs=args.n_envs,

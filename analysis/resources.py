@@ -40,6 +40,7 @@ import numpy as np
 import qpolicy as qp
 from qpolicy.queueing import theory
 from qpolicy.studies import resource_study as study
+from qpolicy.sweep import add_executor_arguments
 
 
 def plot(results, path):
@@ -163,13 +164,7 @@ def main(argv=None):
     p.add_argument("--points", type=int, default=4, help="visibilities on the coarse grid")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/resources", help="results (store in OUT/store)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--jobs", type=int, default=1,
-                       help="local worker processes (default 1: in this process)")
-    where.add_argument("--scheduler", metavar="ADDR", default=None,
-                       help="a Dask scheduler, e.g. tcp://host:8786")
-    p.add_argument("--no-recompute", action="store_true",
-                   help="refuse (naming what differs) instead of computing missing or stale cells")
+    add_executor_arguments(p)
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--replot", action="store_true", help="redraw the figure from --out's JSON")
     p.add_argument("--parts", nargs="+", default=["games", "routing"],

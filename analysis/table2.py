@@ -23,6 +23,7 @@ import sys
 import time
 
 from qpolicy.studies import nonlocal_study as study
+from qpolicy.sweep import add_executor_arguments
 
 #: (seeds, steps) of the quick and the paper-size table.
 QUICK = (10, 500)
@@ -60,10 +61,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None,
                    help="sweep store + JSON/markdown (default: results/table2-quick or -paper)")
-    p.add_argument("--jobs", type=int, default=None, help="local workers (default: CPUs)")
-    p.add_argument("--scheduler", default=None, metavar="ADDR", help="Dask scheduler address")
-    p.add_argument("--no-recompute", action="store_true",
-                   help="refuse instead of computing missing or stale cells")
+    add_executor_arguments(p, jobs=None)
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
 

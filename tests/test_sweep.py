@@ -352,3 +352,15 @@ def test_stored_files_get_the_umask_mode_not_0600(tmp_path):
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert files and all(p.stat().st_mode & 0o777 == 0o644 for p in files), \
         {p.name: oct(p.stat().st_mode & 0o777) for p in files}
+
+
+def test_every_front_end_declares_where_it_runs_the_same_way():
+    import argparse
+    from qpolicy.sweep import add_executor_arguments
+    parser = argparse.ArgumentParser()
+    add_executor_arguments(parser, jobs=None)
+    args = parser.parse_args([])
+    assert (args.jobs, args.scheduler, args.no_recompute) == (None, None, False)
+    assert parser.parse_args(["--jobs", "2", "--no-recompute"]).jobs == 2
+    with pytest.raises(SystemExit):                         # a pool and a cluster at once
+        parser.parse_args(["--jobs", "2", "--scheduler", "tcp://127.0.0.1:8786"])

@@ -20,6 +20,7 @@ import json
 import sys
 
 from qpolicy.studies import STUDIES, study
+from qpolicy.sweep import add_executor_arguments
 
 
 def add_arguments(parser):
@@ -28,17 +29,9 @@ def add_arguments(parser):
     parser.add_argument("folder", nargs="?", metavar="DIR", help="(status) the sweep folder")
     parser.add_argument("--grid", nargs="+", default=[], metavar="KEY=VALUE",
                         help="options of the study's grid (see above)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--jobs", type=int, default=None,
-                       help="local worker processes (default: one per CPU; 1: this process)")
-    where.add_argument("--scheduler", metavar="ADDR",
-                       help="a Dask scheduler, e.g. tcp://host:8786 (pip install "
-                            "'qpolicy[cluster]')")
+    add_executor_arguments(parser, jobs=None)
     parser.add_argument("--out", default="results/sweep",
                         help="store folder (default: %(default)s)")
-    parser.add_argument("--no-recompute", action="store_true",
-                        help="refuse (naming what differs) instead of computing missing or stale "
-                             "cells")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.epilog = __doc__.split("\n\n")[1]
     parser.formatter_class = argparse.RawDescriptionHelpFormatter

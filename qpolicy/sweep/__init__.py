@@ -9,7 +9,7 @@ pool of spawned single-BLAS-thread workers (``jobs=N``), on a Dask cluster
 files), :mod:`qpolicy.sweep.executors` and :mod:`qpolicy.sweep.runner`.
 """
 from qpolicy.sweep.executors import (  # noqa: F401
-    BLAS_THREAD_VARIABLES, executor_for, local_pool,
+    BLAS_THREAD_VARIABLES, add_executor_arguments, executor_for, local_pool,
     single_threaded_blas_environment)
 from qpolicy.sweep.runner import CellResult, SweepResult, run, varying_axes  # noqa: F401
 from qpolicy.sweep.store import (  # noqa: F401

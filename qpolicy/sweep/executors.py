@@ -113,3 +113,21 @@ def _dask_executor(scheduler):
         yield client.get_executor(pure=False)
     finally:
         client.close()
+
+
+def add_executor_arguments(parser, jobs=1, what="cells"):
+    """Add where a study runs to an ``argparse`` parser — one definition for ``qpolicy sweep``
+    and every analysis script: ``--jobs N`` local workers or ``--scheduler ADDR`` (a Dask
+    scheduler; exclusive), and ``--no-recompute`` (refuse, naming what differs, instead of
+    computing missing or stale ``what``).  ``jobs`` is the default (None: one per CPU)."""
+    where = parser.add_mutually_exclusive_group()
+    default = ("one per CPU; 1: this process" if jobs is None else
+               f"{jobs}: this process" if jobs == 1 else str(jobs))
+    where.add_argument("--jobs", type=int, default=jobs,
+                       help=f"local worker processes (default {default})")
+    where.add_argument("--scheduler", metavar="ADDR", default=None,
+                       help="a Dask scheduler, e.g. tcp://host:8786 (pip install "
+                            "'qpolicy[cluster]'; the output folder shared with the workers)")
+    parser.add_argument("--no-recompute", action="store_true",
+                        help=f"refuse (naming what differs) instead of computing missing or "
+                             f"stale {what}")
