@@ -682,6 +682,15 @@ def _check_tol(tol):
     return tol
 
 
+def _no_advantage(kind, top):
+    """The threshold of a resource that does not beat the classical value even at v = 1 or
+    η = 1: none (value nan, both ends 1), with the see-saw strategy that was tried."""
+    return Threshold(value=float("nan"), lower=1.0, upper=1.0, kind=kind, method="see-saw",
+                     strategy_lower=top.strategy,
+                     details={"status": "no advantage", "value_at_1": top.value,
+                              "classical": top.classical})
+
+
 def _lower_end(misses, hi):
     """Largest parameter below ``hi`` where the see-saw found no advantage (0 if none), and the
     best strategy it found there.  A miss at or above ``hi`` was a see-saw failure (a strategy
@@ -732,10 +741,7 @@ def critical_visibility(game, state="default", dim=None, measurements="povm", ef
     top = resource_value(game, state=rho, seed=rng, **options)
     classical = top.classical
     if not top.beats_classical:
-        return Threshold(value=float("nan"), lower=1.0, upper=1.0, kind="visibility",
-                         method="see-saw", strategy_lower=top.strategy,
-                         details={"status": "no advantage", "value_at_1": top.value,
-                                  "classical": classical})
+        return _no_advantage("visibility", top)
     best, hi = top, _crossing_visibility(game, rho, top.strategy["effective_povms"], classical)
     misses, evaluations = {}, 1
     lo, lo_strategy = 0.0, None
@@ -816,10 +822,7 @@ def critical_efficiency(game, state="default", dim=None, measurements="povm", no
     top = resource_value(game, efficiency=1.0, seed=rng, **options)
     classical = top.classical
     if not top.beats_classical:
-        return Threshold(value=float("nan"), lower=1.0, upper=1.0, kind="efficiency",
-                         method="see-saw", strategy_lower=top.strategy,
-                         details={"status": "no advantage", "value_at_1": top.value,
-                                  "classical": classical})
+        return _no_advantage("efficiency", top)
 
     def crossing(r, eta_max):
         return _crossing_efficiency(game, r.strategy["state"], r.strategy["povms"], clicks,
